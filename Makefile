@@ -1,0 +1,52 @@
+# herald — one target per thing people do. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    := .venv
+BIN     := $(VENV)/bin
+# The Lambda runtime is python3.13; develop and test on the same version.
+PYTHON  ?= $(shell for p in python3.13 "$$(pyenv root 2>/dev/null)/versions/3.13.0/bin/python" \
+             "$$(ls -d $$(pyenv root 2>/dev/null)/versions/3.13*/bin/python 2>/dev/null | tail -1)"; do \
+             [ -n "$$p" ] && "$$p" -c 'import sys; assert sys.version_info[:2]==(3,13)' 2>/dev/null && { command -v "$$p"; break; }; done)
+STAMP   := $(VENV)/.installed
+CAMPAIGNS := campaigns
+
+.PHONY: help venv demo test lint typecheck unit integration packaged build validate local bench clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "herald needs Python 3.13 (the Lambda runtime): install it or set PYTHON=..." >&2; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP) ## create .venv with herald installed (.venv/bin/herald)
+
+demo: $(STAMP) ## validate, preview and simulate the Safer Internet Day campaign on the embedded defaults
+	@scripts/demo.sh
+
+lint: $(STAMP) ## ruff (lint and format check)
+	$(BIN)/ruff check layers functions tests scripts bench
+	$(BIN)/ruff format --check layers functions tests scripts bench
+
+typecheck: $(STAMP) ## mypy on the herald package and the handler
+	$(BIN)/mypy
+
+validate: $(STAMP) ## validate every campaign in campaigns/
+	$(BIN)/herald validate $(CAMPAIGNS)
+
+test: $(STAMP) ## everything: lint, types, campaigns, unit, integration, packaged tests
+	$(MAKE) --no-print-directory lint typecheck validate
+	$(BIN)/python -m pytest tests
+
+unit: $(STAMP) ## unit tests only (network blocked)
+	$(BIN)/python -m pytest tests/unit
+
+integration: $(STAMP) ## integration tests (DynamoDB Local, fake X API)
+	$(BIN)/python -m pytest tests/integration
+
+clean: ## remove build output and the virtual environment
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,50 @@
+"""Channels publish one delivery and report what happened, without raising for outcomes.
+
+Adapters: X (tweepy, real HTTP) and the outbox (a local folder, the embedded default).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+
+class OutcomeKind(StrEnum):
+    SENT = "sent"
+    FAILED = "failed"  # definitely not published
+    RATE_LIMITED = "rate_limited"  # not published; claimable again at retry_at
+    UNKNOWN = "unknown"  # may have been published: reconcile, never re-post blindly
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: OutcomeKind
+    remote_id: str | None = None
+    url: str | None = None
+    reason: str | None = None
+    retryable: bool = False
+    retry_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class MediaItem:
+    path: Path
+    alt: str
+
+
+class Channel(Protocol):
+    name: str
+
+    def publish(
+        self, account: str, text: str, reply_to: str | None, media: list[MediaItem]
+    ) -> Outcome:
+        """Publish `text` from `account`, as a reply to the remote id `reply_to` if given."""
+        ...
+
+    def find_recent(self, account: str, text: str, since: datetime) -> Outcome | None:
+        """Reconciliation: a SENT outcome if a post with exactly `text` is among the
+        account's posts since `since`; None if it is not there."""
+        ...

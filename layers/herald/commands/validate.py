@@ -1,0 +1,46 @@
+"""`herald validate PATH...`: exit 0 when every campaign is valid; else one line per problem."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser(
+        "validate",
+        help="check campaigns: schema, templates, lengths, media, duplicates",
+        description="Check campaign files (or folders of them). Problems are printed as"
+        " FILE:LINE: message on stderr; the exit code is 1 if any is an error.",
+    )
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    parser.add_argument("--now", help="judge 'in the past' against this ISO time (default: now)")
+    parser.add_argument(
+        "--quiet", "-q", action="store_true", help="print errors only, not warnings"
+    )
+    parser.set_defaults(run=run)
+
+
+def now_from(args: argparse.Namespace) -> datetime:
+    from herald.timeutil import parse_utc
+
+    return parse_utc(args.now) if getattr(args, "now", None) else datetime.now(UTC)
+
+
+def run(args: argparse.Namespace) -> int:
+    from herald.validate import validate
+
+    report = validate(args.paths, now_from(args))
+    for problem in report.problems:
+        if problem.is_error or not args.quiet:
+            print(problem, file=sys.stderr)
+    if report.errors:
+        count = len(report.errors)
+        print(f"{count} error{'s' if count != 1 else ''}; nothing was published.", file=sys.stderr)
+        return 1
+    deliveries = len(report.rendered)
+    print(f"{len(report.campaigns)} campaign(s) valid: {deliveries} deliveries.")
+    return 0

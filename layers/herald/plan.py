@@ -1,0 +1,126 @@
+"""The compiled plan: every delivery of every campaign, sorted by due time.
+
+One entry per (campaign, post part, channel, account). Built once per container; a tick
+asks `due(since, now)` and gets the slice by binary search, O(log n + k).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from herald.campaign import Account, Campaign, Part, Post, load_campaigns
+from herald.channels import MediaItem
+from herald.ledger import DeliveryKey
+from herald.problems import InputError, Problem
+
+
+@dataclass(frozen=True)
+class Delivery:
+    key: DeliveryKey
+    at: datetime  # UTC; when it is due
+    campaign: Campaign
+    post: Post
+    part: Part
+    reply_to: str | None  # the id of the part this one replies to (same channel, account)
+
+    @property
+    def deadline(self) -> datetime:
+        """The latest moment it may still be published."""
+        return self.at + self.campaign.max_lateness
+
+    @property
+    def account(self) -> Account:
+        return self.campaign.accounts[self.key.channel][self.key.account]
+
+    @property
+    def parent_key(self) -> DeliveryKey | None:
+        if self.reply_to is None:
+            return None
+        return self.key._replace(post=self.reply_to)
+
+    @property
+    def thread_position(self) -> tuple[int, int]:
+        return self.part.number, len(self.post.parts)
+
+    def media(self) -> list[MediaItem]:
+        return [MediaItem(m.path, m.alt) for m in self.part.media]
+
+    def render(self) -> str:
+        from herald.render import render
+
+        return render(self.campaign, self.post, self.part, self.key.channel)
+
+
+def deliveries(campaign: Campaign) -> Iterator[Delivery]:
+    """A campaign's deliveries in file order: for each post, each channel and account, its
+    parts in thread order."""
+    for post in campaign.posts:
+        for channel in post.channels:
+            for account in campaign.accounts.get(channel, {}):
+                previous: str | None = None
+                for part in post.parts:
+                    key = DeliveryKey(campaign.id, part.id, channel, account)
+                    yield Delivery(key, post.at, campaign, post, part, previous)
+                    previous = part.id
+
+
+def _order(delivery: Delivery) -> tuple[datetime, str, str, str, int]:
+    key = delivery.key
+    return (delivery.at, key.campaign, key.channel + key.account, key.post, delivery.part.number)
+
+
+class Plan:
+    """All deliveries in due order, with lookup by time window and by key."""
+
+    def __init__(self, campaigns: Iterable[Campaign]) -> None:
+        self.campaigns = {c.id: c for c in campaigns}
+        items = [d for c in self.campaigns.values() for d in deliveries(c)]
+        items.sort(key=_order)
+        self.deliveries: Sequence[Delivery] = tuple(items)
+        self._times = [d.at for d in self.deliveries]
+        self._by_key = {d.key: d for d in self.deliveries}
+        lateness = [c.max_lateness for c in self.campaigns.values()]
+        self.max_lateness = max(lateness, default=timedelta(0))
+
+    def __len__(self) -> int:
+        return len(self.deliveries)
+
+    def between(self, start: datetime, end: datetime) -> Sequence[Delivery]:
+        """Deliveries due in (start, end], in due order."""
+        low = bisect_right(self._times, start)
+        high = bisect_right(self._times, end)
+        return self.deliveries[low:high]
+
+    def any_between(self, start: datetime, end: datetime) -> bool:
+        return bisect_right(self._times, start) < bisect_right(self._times, end)
+
+    def next_after(self, moment: datetime) -> Delivery | None:
+        index = bisect_right(self._times, moment)
+        return self.deliveries[index] if index < len(self.deliveries) else None
+
+    def first_at_or_after(self, moment: datetime) -> int:
+        return bisect_left(self._times, moment)
+
+    def get(self, key: DeliveryKey) -> Delivery | None:
+        return self._by_key.get(key)
+
+
+def load_plan(paths: Sequence[Path]) -> tuple[Plan, list[Problem]]:
+    """Load every campaign under `paths` into a plan. Broken campaigns are left out and
+    their problems returned: one bad file never stops the others from publishing."""
+    results = load_campaigns(paths)
+    problems = [p for r in results for p in r.problems]
+    plan = Plan(r.campaign for r in results if r.campaign is not None)
+    return plan, problems
+
+
+def load_plan_strict(paths: Sequence[Path]) -> Plan:
+    plan, problems = load_plan(paths)
+    errors = [p for p in problems if p.is_error]
+    if errors:
+        raise InputError(errors)
+    return plan

@@ -1,0 +1,106 @@
+"""Preview: every delivery in time order, exactly as it will be published."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Sequence
+from datetime import UTC
+from typing import Any
+
+from herald.pricing import Cost, x_cost
+from herald.timeutil import format_utc
+from herald.validate import Rendered
+
+
+def ordered(rendered: Sequence[Rendered]) -> list[Rendered]:
+    return sorted(
+        rendered,
+        key=lambda r: (
+            r.delivery.at,
+            r.delivery.key.campaign,
+            r.delivery.key.channel,
+            r.delivery.key.account,
+            r.delivery.post.id,
+            r.delivery.part.number,
+        ),
+    )
+
+
+def cost(rendered: Sequence[Rendered]) -> Cost:
+    return x_cost([r.has_url for r in rendered if r.delivery.key.channel == "x"])
+
+
+def _media_path(item: Rendered, path: Any) -> str:
+    base = item.delivery.campaign.path.parent.resolve()
+    try:
+        return str(path.relative_to(base))
+    except ValueError:
+        return str(path)
+
+
+def as_json(rendered: Sequence[Rendered]) -> list[dict[str, Any]]:
+    rows = []
+    for item in ordered(rendered):
+        d = item.delivery
+        number, total = d.thread_position
+        rows.append(
+            {
+                "campaign": d.key.campaign,
+                "post": d.key.post,
+                "channel": d.key.channel,
+                "account": d.key.account,
+                "handle": d.account.handle,
+                "at": format_utc(d.at),
+                "local": d.post.at_local.isoformat(),
+                "timezone": d.campaign.timezone.key,
+                "text": item.text,
+                "reply_to": d.reply_to,
+                "thread": {"part": number, "of": total},
+                "media": [{"file": _media_path(item, m.path), "alt": m.alt} for m in d.part.media],
+                "weighted_length": item.weighted_length,
+                "limit": item.limit,
+                "has_url": item.has_url,
+            }
+        )
+    return rows
+
+
+def to_json(rendered: Sequence[Rendered]) -> str:
+    return json.dumps(as_json(rendered), ensure_ascii=False, indent=2)
+
+
+def to_table(rendered: Sequence[Rendered], width: int = 100) -> str:
+    """A terminal table: one block per delivery, grouped by local day."""
+    lines: list[str] = []
+    day = None
+    for item in ordered(rendered):
+        d = item.delivery
+        local = d.post.at_local
+        if local.date() != day:
+            day = local.date()
+            lines.append("")
+            lines.append(f"{local:%A %d %B %Y}".upper())
+            lines.append("─" * min(width, 60))
+        number, total = d.thread_position
+        thread = f"  thread {number}/{total}" if total > 1 else ""
+        reply = f" ↳ reply to {d.reply_to}" if d.reply_to else ""
+        header = (
+            f"{local:%H:%M %Z}  ({d.at.astimezone(UTC):%H:%MZ})"
+            f"  {d.key.channel} @{d.account.handle}"
+            f"  {d.key.campaign}/{d.key.post}{thread}{reply}  [{item.weighted_length}/{item.limit}]"
+        )
+        lines.append(header)
+        for paragraph in item.text.splitlines() or [""]:
+            wrapped = textwrap.wrap(paragraph, width - 6) or [""]
+            lines.extend(f"    │ {w}" for w in wrapped)
+        for m in d.part.media:
+            lines.append(f"    ▣ {_media_path(item, m.path)} — alt: {m.alt}")
+    summary = cost(rendered)
+    campaigns = sorted({r.delivery.key.campaign for r in rendered})
+    lines.append("")
+    lines.append(
+        f"{len(rendered)} deliveries from {len(campaigns)} campaign(s): {', '.join(campaigns)}"
+    )
+    lines.append(summary.describe())
+    return "\n".join(lines).lstrip("\n")

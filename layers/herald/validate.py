@@ -1,0 +1,215 @@
+"""Validation: everything about a set of campaigns that can be known before publishing.
+
+Beyond the schema (herald.campaign): every template renders, through the same function
+the publisher uses; every text fits the channel's limit as the channel counts it; a post
+carries at most four images; no account would publish the same text twice (X refuses
+duplicates). Warnings: posts already in the past; texts that differ only in a date.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from herald import textcount
+from herald.campaign import Campaign, LoadResult, load_campaigns
+from herald.plan import Delivery, deliveries
+from herald.problems import Problem, Severity
+from herald.render import RenderError
+
+LIMITS = {"x": textcount.X_LIMIT}
+MAX_IMAGES = 4
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A delivery with its text as the channel will receive it."""
+
+    delivery: Delivery
+    text: str
+    weighted_length: int
+    limit: int
+    has_url: bool
+
+
+@dataclass
+class Report:
+    results: list[LoadResult]
+    rendered: list[Rendered] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if not p.is_error]
+
+    @property
+    def campaigns(self) -> list[Campaign]:
+        broken = {p.file for p in self.errors}
+        return [
+            r.campaign
+            for r in self.results
+            if r.campaign is not None and str(r.campaign.path) not in broken
+        ]
+
+    def rendered_for(self, campaigns: Sequence[Campaign]) -> list[Rendered]:
+        ids = {c.id for c in campaigns}
+        return [r for r in self.rendered if r.delivery.key.campaign in ids]
+
+
+def _problem(delivery: Delivery, message: str, line: int | None = None) -> Problem:
+    return Problem(delivery.campaign.name, line or delivery.part.line, message)
+
+
+def _label(delivery: Delivery) -> str:
+    number, total = delivery.thread_position
+    thread = f" (thread part {number} of {total})" if total > 1 else ""
+    return f"post '{delivery.post.id}'{thread}"
+
+
+def _render_all(campaign: Campaign, problems: list[Problem]) -> list[Rendered]:
+    rendered = []
+    for delivery in deliveries(campaign):
+        try:
+            text = delivery.render()
+        except RenderError as error:
+            problems.append(
+                _problem(
+                    delivery, f"{_label(delivery)}: {error}", delivery.part.line + error.line_offset
+                )
+            )
+            continue
+        channel = delivery.key.channel
+        limit = LIMITS[channel]
+        if not text:
+            problems.append(_problem(delivery, f"{_label(delivery)} renders to empty text"))
+            continue
+        counted = textcount.count(text)
+        if counted.weighted_length > limit:
+            problems.append(
+                _problem(
+                    delivery,
+                    f"{_label(delivery)} is {counted.weighted_length} characters on {channel}"
+                    f" (limit {limit})",
+                )
+            )
+        elif not counted.valid:
+            problems.append(
+                _problem(delivery, f"{_label(delivery)} has characters {channel} does not accept")
+            )
+        if len(delivery.part.media) > MAX_IMAGES:
+            problems.append(
+                _problem(
+                    delivery,
+                    f"{_label(delivery)} has {len(delivery.part.media)} images;"
+                    f" {channel} takes at most {MAX_IMAGES}",
+                    delivery.part.media[MAX_IMAGES].line,
+                )
+            )
+        rendered.append(
+            Rendered(delivery, text, counted.weighted_length, limit, bool(textcount.urls(text)))
+        )
+    return rendered
+
+
+_DATE_WORDS = re.compile(
+    r"\b(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?\b"
+    r"|\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b"
+    r"|\b(?:today|tomorrow|yesterday|tonight)\b"
+    r"|\b\d{1,4}(?:st|nd|rd|th)?\b(?:[-/.]\d{1,4}){0,2}",
+    re.IGNORECASE,
+)
+
+
+def _without_dates(text: str) -> str:
+    return " ".join(_DATE_WORDS.sub("<date>", text).split())
+
+
+def _cross_checks(rendered: list[Rendered], problems: list[Problem], now: datetime) -> None:
+    by_text: dict[tuple[str, str, str], Rendered] = {}
+    by_shape: dict[tuple[str, str, str], Rendered] = {}
+    for item in rendered:
+        key = item.delivery.key
+        account = (key.channel, key.account)
+        exact = (*account, item.text)
+        if exact in by_text:
+            first = by_text[exact].delivery
+            problems.append(
+                _problem(
+                    item.delivery,
+                    f"{_label(item.delivery)} has the same text as {_label(first)}"
+                    f" ({first.campaign.name}:{first.part.line}); {key.channel} refuses"
+                    f" duplicates from one account",
+                )
+            )
+            continue
+        by_text[exact] = item
+        shape = (*account, _without_dates(item.text))
+        if shape in by_shape:
+            first = by_shape[shape].delivery
+            problems.append(
+                Problem(
+                    item.delivery.campaign.name,
+                    item.delivery.part.line,
+                    f"{_label(item.delivery)} differs from {_label(first)} only in a date:"
+                    " is one of them a copy that was not finished?",
+                    Severity.WARNING,
+                )
+            )
+        else:
+            by_shape[shape] = item
+
+
+def _past_warnings(campaign: Campaign, problems: list[Problem], now: datetime) -> None:
+    past = [p for p in campaign.posts if p.at + campaign.max_lateness < now]
+    if not past:
+        return
+    if len(past) == len(campaign.posts):
+        first = campaign.posts[0]
+        problems.append(
+            Problem(
+                campaign.name,
+                first.line,
+                f"all {len(past)} posts are in the past (the first was due"
+                f" {first.at_local:%Y-%m-%d %H:%M %Z}): publishing will send none of them;"
+                " `herald simulate` replays them",
+                Severity.WARNING,
+            )
+        )
+        return
+    for post in past:
+        problems.append(
+            Problem(
+                campaign.name,
+                post.line,
+                f"post '{post.id}' is in the past ({post.at_local:%Y-%m-%d %H:%M %Z}):"
+                " it will not be published",
+                Severity.WARNING,
+            )
+        )
+
+
+def validate(paths: Sequence[Path], now: datetime) -> Report:
+    """Check every campaign under `paths`; one broken file never hides another's problems."""
+    results = load_campaigns(paths)
+    report = Report(results)
+    for result in results:
+        report.problems.extend(result.problems)
+    if not results:
+        shown = ", ".join(str(p) for p in paths)
+        report.problems.append(Problem(shown, 1, "no campaign files (*.yaml) found here"))
+    for result in results:
+        if result.campaign is None:
+            continue
+        report.rendered.extend(_render_all(result.campaign, report.problems))
+        _past_warnings(result.campaign, report.problems, now)
+    _cross_checks(report.rendered, report.problems, now)
+    report.problems = sorted(set(report.problems), key=lambda p: (p.file, p.line, p.message))
+    return report
