@@ -1,0 +1,41 @@
+"""`herald status`: every delivery and what became of it; `--html FILE` for a page."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from herald.commands.common import add_campaign_options, add_ledger_options
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser(
+        "status",
+        help="what went out, what failed, what needs a person",
+        description="Every delivery of the campaigns with its state: SENT (with its link),"
+        " FAILED (with the reason), UNKNOWN (check the account), SKIPPED (and why), MISSED,"
+        " SCHEDULED. The pause switch is shown first.",
+    )
+    add_ledger_options(parser)
+    add_campaign_options(parser)
+    parser.add_argument("--campaign", action="append", metavar="ID", help="only this campaign")
+    parser.add_argument("--html", type=Path, metavar="FILE", help="also write a status page")
+    parser.add_argument("--now", help="judge due/missed against this ISO time (default: now)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from herald import html, status
+    from herald.commands.common import load_plan, now, open_ledger
+    from herald.timeutil import parse_utc
+
+    plan = load_plan(args.campaigns)
+    moment = parse_utc(args.now) if args.now else now()
+    report = status.collect(plan, open_ledger(args), moment, args.campaign)
+    print(html.status_text(report))
+    if args.html:
+        html.write_status(args.html, report)
+        print(f"wrote {args.html}", file=sys.stderr)
+    return 0

@@ -1,0 +1,85 @@
+"""The one place that creates Powertools' Logger, Metrics and Tracer.
+
+Created lazily: importing this module builds nothing from the environment, so tests can
+import anything in any order. The Lambda handler calls `logger()`, `metrics()`, `tracer()`.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+from herald.engine import Event, Result
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger, Metrics, Tracer
+
+SERVICE = "herald"
+NAMESPACE = "herald"
+
+# Outcome events that are metrics (the alarms watch Failed, Unknown, Missed, SkippedLate).
+METRIC_EVENTS = frozenset(
+    {
+        Event.PUBLISHED,
+        Event.FAILED,
+        Event.UNKNOWN,
+        Event.SKIPPED_LATE,
+        Event.SKIPPED_PAUSED,
+        Event.MISSED,
+        Event.RECONCILED,
+        Event.RATE_LIMITED,
+    }
+)
+
+
+@cache
+def logger() -> Logger:
+    from aws_lambda_powertools import Logger
+
+    return Logger(service=SERVICE)
+
+
+@cache
+def metrics() -> Metrics:
+    from aws_lambda_powertools import Metrics
+
+    return Metrics(namespace=NAMESPACE, service=SERVICE)
+
+
+@cache
+def tracer() -> Tracer:
+    from aws_lambda_powertools import Tracer
+
+    return Tracer(service=SERVICE)
+
+
+class PowertoolsObserver:
+    """One structured log line per outcome; counts and lateness as metrics."""
+
+    def outcome(self, result: Result) -> None:
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        key = result.key
+        fields = {
+            "event": result.event.value,
+            "campaign": key.campaign,
+            "post": key.post,
+            "channel": key.channel,
+            "account": key.account,
+            "due": result.due.isoformat(),
+            "lateness_seconds": result.lateness,
+            "detail": result.detail,
+            "url": result.url,
+        }
+        level = "info"
+        if result.event in (Event.FAILED, Event.UNKNOWN, Event.MISSED):
+            level = "error"
+        elif result.event in (Event.SKIPPED_LATE, Event.RATE_LIMITED):
+            level = "warning"
+        getattr(logger(), level)(f"{result.event.value} {key}", extra=fields)
+        if result.event in METRIC_EVENTS:
+            metrics().add_metric(name=result.event.value, unit=MetricUnit.Count, value=1)
+        if result.event is Event.PUBLISHED:
+            metrics().add_metric(
+                name="LatenessSeconds", unit=MetricUnit.Seconds, value=max(result.lateness, 0)
+            )

@@ -1,0 +1,94 @@
+"""Wiring for the Lambda function: settings, the compiled plan, the ledger and channels,
+built once per container and reused by every warm tick."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from herald.config import Settings
+from herald.engine import Engine, Observer, Summary
+from herald.timeutil import parse_utc
+
+
+class BadEvent(ValueError):
+    """The event carries no usable scheduled time."""
+
+
+def scheduled_time(event: Mapping[str, Any]) -> datetime:
+    """The tick's "now": the Scheduler input's `scheduled_time`, or the EventBridge
+    scheduled event's `time`. Never the wall clock: ticks are replayable."""
+    raw = event.get("scheduled_time") or event.get("time")
+    if not isinstance(raw, str):
+        raise BadEvent("the event has neither 'scheduled_time' nor 'time'")
+    try:
+        return parse_utc(raw)
+    except ValueError as error:
+        raise BadEvent(f"the event's time {raw!r} is not an ISO 8601 time: {error}") from None
+
+
+def correlation_id(event: Mapping[str, Any], now: datetime) -> str:
+    event_id = event.get("id")
+    return str(event_id) if event_id else f"tick-{now:%Y%m%dT%H%MZ}"
+
+
+@dataclass
+class Publisher:
+    settings: Settings
+    engine: Engine
+
+
+_publisher: Publisher | None = None
+
+
+def build(settings: Settings, observer: Observer) -> Publisher:
+    """The engine for these settings: campaigns from CAMPAIGNS_DIR, the DynamoDB ledger,
+    X with credentials from Secrets Manager. Broken campaigns are logged and left out."""
+    from herald.channels.x import XChannel
+    from herald.credentials import SecretsManagerCredentials
+    from herald.ledger.dynamodb import DynamoLedger
+    from herald.plan import load_plan
+
+    plan, problems = load_plan([settings.campaigns_dir])
+    errors = [p for p in problems if p.is_error]
+    if errors:
+        from herald.observability import logger
+
+        for problem in errors:
+            logger().error("campaign refused", extra={"problem": str(problem)})
+    accounts = {
+        account.id: {"handle": account.handle, "user_id": account.user_id}
+        for campaign in plan.campaigns.values()
+        for account in campaign.accounts.get("x", {}).values()
+    }
+    x = XChannel(
+        accounts,
+        SecretsManagerCredentials(settings.credentials_secret),
+        base_url=settings.x_api_base_url,
+    )
+    engine = Engine(plan, DynamoLedger(settings.ledger_table), {"x": x}, observer)
+    return Publisher(settings, engine)
+
+
+def publisher(observer: Observer) -> Publisher:
+    global _publisher
+    if _publisher is None:
+        _publisher = build(Settings.from_env(), observer)
+    return _publisher
+
+
+def reset() -> None:
+    """Forget the container's publisher (tests; a new cold start)."""
+    global _publisher
+    _publisher = None
+
+
+def handle(
+    event: Mapping[str, Any],
+    remaining: Callable[[], float] | None,
+    observer: Observer,
+) -> Summary:
+    now = scheduled_time(event)
+    return publisher(observer).engine.tick(now, remaining)

@@ -1,0 +1,72 @@
+"""The simulator: the real engine, tick by tick on a virtual clock, on the embedded
+defaults (SQLite ledger, outbox channel). Nothing leaves the machine."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from herald.channels import Channel
+from herald.engine import Engine, Event, Observer, Result, Summary
+from herald.ledger import Ledger
+from herald.plan import Plan
+
+
+def minutes(start: datetime, end: datetime) -> Iterator[datetime]:
+    """Every minute from `start` (floored) to `end`, inclusive."""
+    moment = start.replace(second=0, microsecond=0)
+    while moment <= end:
+        yield moment
+        moment += timedelta(minutes=1)
+
+
+@dataclass
+class Timeline:
+    """Collects what the simulated ticks did, for printing and for tests."""
+
+    results: list[Result] = field(default_factory=list)
+    echo: Callable[[str], None] | None = None
+
+    def outcome(self, result: Result) -> None:
+        if result.event is Event.DEFERRED:
+            return
+        self.results.append(result)
+        if self.echo is not None:
+            self.echo(describe(result))
+
+
+def describe(result: Result) -> str:
+    key = result.key
+    late = result.lateness
+    lateness = f" (+{late:.0f}s)" if late > 0 else ""
+    detail = result.detail or result.url or ""
+    return (
+        f"{result.at:%Y-%m-%d %H:%M:%SZ}  {result.event.value:<13} {key.campaign}/{key.post}"
+        f"  {key.channel}:{key.account}{lateness}  {detail}".rstrip()
+    )
+
+
+def run(
+    plan: Plan,
+    ledger: Ledger,
+    channels: dict[str, Channel],
+    start: datetime,
+    end: datetime,
+    observer: Observer | None = None,
+    jitter: Callable[[], float] | None = None,
+) -> list[Summary]:
+    """Tick every minute from `start` to `end`. `jitter` gives the seconds after the minute
+    at which each tick runs (a real schedule fires late by up to a minute)."""
+    engine = Engine(plan, ledger, channels, observer)
+    summaries = []
+    for minute in minutes(start, end):
+        now = minute + timedelta(seconds=jitter()) if jitter is not None else minute
+        summaries.append(engine.tick(now))
+    return summaries
+
+
+def uniform_jitter(seed: int = 0, high: float = 59.0) -> Callable[[], float]:
+    rng = random.Random(seed)
+    return lambda: rng.uniform(0.0, high)
