@@ -10,8 +10,16 @@ import sys
 from herald.problems import InputError
 
 COMMANDS = (
+    "release",
+    "draft",
     "validate",
     "preview",
+    "simulate",
+    "status",
+    "pause",
+    "resume",
+    "audit",
+    "retry",
 )
 
 

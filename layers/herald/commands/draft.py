@@ -1,0 +1,84 @@
+"""`herald draft PATH [--out FILE]`: write a campaign skeleton from a press release."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "draft",
+        help="write a campaign skeleton from a press release",
+        description="Draft a campaign file from a press release: one post per headline at "
+        "suggested times on the release's day, with comments saying what to edit.",
+    )
+    parser.add_argument("path", metavar="PATH", help="the press release file")
+    parser.add_argument(
+        "--out", metavar="FILE", help="write the campaign here (default: standard output)"
+    )
+    parser.add_argument(
+        "--timezone",
+        metavar="ZONE",
+        default="Europe/London",
+        type=_timezone,
+        help="IANA time zone of the post times (default: Europe/London)",
+    )
+    parser.add_argument(
+        "--account",
+        metavar="NAME",
+        default="press-office",
+        help="name of the X account that posts (default: press-office)",
+    )
+    parser.add_argument(
+        "--date",
+        metavar="YYYY-MM-DD",
+        type=_day,
+        help="first day of posts (default: the release's date)",
+    )
+    parser.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from herald.draft import write_draft
+
+    out = Path(args.out) if args.out else None
+    release, text = write_draft(
+        Path(args.path),
+        out,
+        timezone=args.timezone,
+        account=args.account,
+        start=args.date,
+        force=args.force,
+    )
+    for warning in release.warnings:
+        print(warning, file=sys.stderr)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        print(f"wrote {out}: {text.count('  - id: ')} posts to edit", file=sys.stderr)
+    return 0
+
+
+def _timezone(name: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"unknown time zone {name!r} (e.g. Europe/London)"
+        ) from None
+    return name
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2021-02-09") from None

@@ -1,0 +1,371 @@
+"""The engine's rules, on the SQLite ledger and a scripted channel (no network)."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from herald.channels import MediaItem, Outcome, OutcomeKind
+from herald.engine import Engine, Event
+from herald.ledger import ALL_CAMPAIGNS, DeliveryKey, State
+from herald.ledger.sqlite import SqliteLedger
+from herald.plan import Plan, load_plan_strict
+
+CAMPAIGN = """\
+campaign: demo
+title: Demo
+timezone: Europe/London
+max_lateness: 15m
+accounts:
+  x:
+    main: {handle: Main}
+    other: {handle: Other}
+posts:
+  - id: morning
+    at: 2021-02-09 08:00
+    text: "Good morning from {{ campaign.title }}"
+    thread:
+      - "Part two"
+      - "Part three"
+  - id: noon
+    at: 2021-02-09 12:00
+    text: "Noon update"
+  - id: evening
+    at: 2021-02-09 18:00
+    text: "Evening note"
+"""
+
+T0 = datetime(2021, 2, 9, 8, 0, tzinfo=UTC)
+
+
+class ScriptedChannel:
+    """A channel that publishes to a list, and can be told how to answer given texts."""
+
+    name = "x"
+
+    def __init__(self) -> None:
+        self.published: list[tuple[str, str, str, str | None]] = []  # id, account, text, reply
+        self.answers: dict[str, list[OutcomeKind]] = {}
+        self.calls = 0
+        self.lookups = 0
+        self._ids = itertools.count(1000)
+        self._lock = threading.Lock()
+
+    def answer(self, text_prefix: str, *kinds: OutcomeKind) -> None:
+        self.answers[text_prefix] = list(kinds)
+
+    def publish(
+        self, account: str, text: str, reply_to: str | None, media: list[MediaItem]
+    ) -> Outcome:
+        with self._lock:
+            self.calls += 1
+            for prefix, kinds in self.answers.items():
+                if text.startswith(prefix) and kinds:
+                    kind = kinds.pop(0)
+                    if kind is OutcomeKind.UNKNOWN:  # it went out, but the answer was lost
+                        self._record(account, text, reply_to)
+                        return Outcome(kind, reason="timed out")
+                    if kind is OutcomeKind.RATE_LIMITED:
+                        return Outcome(kind, reason="429", retry_at=T0 + timedelta(minutes=5))
+                    return Outcome(kind, reason="400 bad request", retryable=False)
+            remote = self._record(account, text, reply_to)
+            return Outcome(OutcomeKind.SENT, remote, f"https://x.com/{account}/status/{remote}")
+
+    def _record(self, account: str, text: str, reply_to: str | None) -> str:
+        remote = str(next(self._ids))
+        self.published.append((remote, account, text, reply_to))
+        return remote
+
+    def find_recent(self, account: str, text: str, since: datetime) -> Outcome | None:
+        self.lookups += 1
+        for remote, who, body, _ in self.published:
+            if who == account and body == text:
+                return Outcome(OutcomeKind.SENT, remote, f"https://x.com/{who}/status/{remote}")
+        return None
+
+    def texts(self) -> list[str]:
+        return [text for _, _, text, _ in self.published]
+
+
+@pytest.fixture
+def plan(tmp_path: Path) -> Plan:
+    path = tmp_path / "demo.yaml"
+    path.write_text(CAMPAIGN, encoding="utf-8")
+    return load_plan_strict([path])
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> SqliteLedger:
+    return SqliteLedger(tmp_path / "ledger.sqlite3")
+
+
+@pytest.fixture
+def channel() -> ScriptedChannel:
+    return ScriptedChannel()
+
+
+def make_engine(plan: Plan, ledger: SqliteLedger, channel: ScriptedChannel) -> Engine:
+    return Engine(plan, ledger, {"x": channel})
+
+
+def state_of(ledger: SqliteLedger, post: str, account: str = "main") -> State | None:
+    key = DeliveryKey("demo", post, "x", account)
+    record = ledger.get_many([key]).get(key)
+    return record.state if record else None
+
+
+def test_due_posts_are_published_once_with_threads_in_order(plan, ledger, channel) -> None:
+    # Given a campaign with a three-part thread for two accounts
+    engine = make_engine(plan, ledger, channel)
+    # When the minute it is due ticks twice (a retry of the same event)
+    first = engine.tick(T0)
+    engine.tick(T0)
+    # Then each part went out once per account, each reply to the part before it
+    assert first.counts["Published"] == 6
+    assert sorted(channel.texts()) == sorted(
+        ["Good morning from Demo", "Part two", "Part three"] * 2
+    )
+    for account in ("main", "other"):
+        mine = [p for p in channel.published if p[1] == account]
+        assert [p[2] for p in mine] == ["Good morning from Demo", "Part two", "Part three"]
+        assert mine[0][3] is None
+        assert mine[1][3] == mine[0][0]
+        assert mine[2][3] == mine[1][0]
+    assert state_of(ledger, "morning.3") is State.SENT
+
+
+def test_a_tick_with_nothing_due_touches_no_ledger(plan, channel, tmp_path) -> None:
+    # Given a ledger that counts every call
+    class Counting(SqliteLedger):
+        calls = 0
+
+        def __getattribute__(self, name: str):  # type: ignore[no-untyped-def]
+            if not name.startswith("_") and name != "calls":
+                type(self).calls += 1
+            return super().__getattribute__(name)
+
+    counting = Counting(tmp_path / "counting.sqlite3")
+    engine = Engine(plan, counting, {"x": channel})
+    Counting.calls = 0
+    # When ticks run long before anything is due
+    for minute in range(60):
+        engine.tick(T0 - timedelta(days=3) + timedelta(minutes=minute))
+    # Then neither the ledger nor the channel was called
+    assert Counting.calls == 0
+    assert channel.calls == 0
+
+
+def test_an_idle_tick_imports_neither_jinja_nor_tweepy(tmp_path: Path) -> None:
+    # Given a fresh interpreter with a plan loaded
+    path = tmp_path / "demo.yaml"
+    path.write_text(CAMPAIGN, encoding="utf-8")
+    script = f"""
+import sys
+from datetime import datetime, UTC
+from herald.plan import load_plan_strict
+from herald.engine import Engine
+plan = load_plan_strict([__import__('pathlib').Path({str(path)!r})])
+Engine(plan, None, {{}}).tick(datetime(2021, 2, 1, tzinfo=UTC))
+print(sorted(m for m in ("jinja2", "tweepy", "requests", "twitter_text") if m in sys.modules))
+"""
+    # When it runs an idle tick
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    # Then none of the publishing libraries was imported
+    assert out.stdout.strip() == "[]"
+
+
+def test_late_deliveries_are_skipped_never_published(plan, ledger, channel) -> None:
+    # Given the publisher did not run until 16 minutes after the morning post was due
+    engine = make_engine(plan, ledger, channel)
+    # When it ticks
+    summary = engine.tick(T0 + timedelta(minutes=16))
+    # Then the morning thread is SKIPPED (late), nothing was published
+    assert channel.calls == 0
+    assert summary.counts["SkippedLate"] == 6
+    assert state_of(ledger, "morning") is State.SKIPPED
+
+
+def test_inside_max_lateness_still_publishes(plan, ledger, channel) -> None:
+    # Given a tick 15 minutes late (the campaign allows 15m)
+    summary = make_engine(plan, ledger, channel).tick(T0 + timedelta(minutes=15))
+    # Then it still goes out, and lateness is reported
+    assert summary.counts["Published"] == 6
+    assert all(r.lateness == 900 for r in summary.results)
+
+
+def test_pause_holds_then_resume_inside_the_window_publishes(plan, ledger, channel) -> None:
+    # Given everything is paused before the morning post
+    engine = make_engine(plan, ledger, channel)
+    ledger.pause(ALL_CAMPAIGNS, "incident", T0 - timedelta(minutes=5))
+    # When the due minute ticks
+    engine.tick(T0)
+    # Then nothing goes out and nothing is recorded yet
+    assert channel.calls == 0
+    assert state_of(ledger, "morning") is None
+    # When resumed 10 minutes later, inside the window
+    ledger.resume(ALL_CAMPAIGNS)
+    summary = engine.tick(T0 + timedelta(minutes=10))
+    # Then it goes out
+    assert summary.counts["Published"] == 6
+
+
+def test_pause_past_the_deadline_records_skipped_paused(plan, ledger, channel) -> None:
+    # Given one campaign is paused and stays paused past the window
+    engine = make_engine(plan, ledger, channel)
+    ledger.pause("demo", "major incident", T0)
+    for minute in range(0, 20):
+        engine.tick(T0 + timedelta(minutes=minute))
+    # Then it is SKIPPED (paused), with the reason, never published
+    key = DeliveryKey("demo", "morning", "x", "main")
+    record = ledger.get_many([key])[key]
+    assert record.state is State.SKIPPED
+    assert "major incident" in (record.reason or "")
+    assert channel.calls == 0
+
+
+def test_unknown_is_reconciled_when_found_and_never_reposted(plan, ledger, channel) -> None:
+    # Given X accepted the noon post but the answer was lost
+    channel.answer("Noon", OutcomeKind.UNKNOWN, OutcomeKind.UNKNOWN)
+    engine = make_engine(plan, ledger, channel)
+    noon = datetime(2021, 2, 9, 12, 0, tzinfo=UTC)
+    first = engine.tick(noon)
+    assert first.counts["Unknown"] == 2
+    assert state_of(ledger, "noon") is State.UNKNOWN
+    # When later ticks run
+    for minute in range(1, 15):
+        engine.tick(noon + timedelta(minutes=minute))
+    # Then it was found on the account and recorded SENT, and published only once
+    assert state_of(ledger, "noon") is State.SENT
+    assert channel.texts().count("Noon update") == 2  # once per account
+    assert channel.lookups >= 1
+
+
+def test_unknown_not_found_stays_unknown_for_a_person(plan, ledger, channel) -> None:
+    # Given an UNKNOWN that is not on the account (the call never reached X)
+    engine = make_engine(plan, ledger, channel)
+    noon = datetime(2021, 2, 9, 12, 0, tzinfo=UTC)
+    key = DeliveryKey("demo", "noon", "x", "main")
+    ledger.claim(key, "t", noon, noon + timedelta(minutes=3), noon)
+    ledger.mark_attempting(key, "t", noon)
+    ledger.mark_unknown(key, "t", noon, "timed out")
+    # When ticks run through the window and beyond
+    for minute in range(0, 40):
+        engine.tick(noon + timedelta(minutes=minute))
+    # Then it stays UNKNOWN and is never posted by itself
+    assert state_of(ledger, "noon") is State.UNKNOWN
+    assert ("main", "Noon update") not in [(p[1], p[2]) for p in channel.published]
+    # And the audit reports it
+    findings = engine.audit(noon + timedelta(hours=1))
+    assert [(f.delivery.key.post, f.event) for f in findings] == [("noon", Event.UNKNOWN)]
+
+
+def test_a_worker_killed_mid_call_is_reconciled_not_reposted(plan, ledger, channel) -> None:
+    # Given a worker claimed, marked ATTEMPTING, X published it, and the worker died
+    noon = datetime(2021, 2, 9, 12, 0, tzinfo=UTC)
+    key = DeliveryKey("demo", "noon", "x", "main")
+    ledger.claim(key, "dead", noon, noon + timedelta(minutes=3), noon)
+    ledger.mark_attempting(key, "dead", noon)
+    channel.publish("main", "Noon update", None, [])
+    engine = make_engine(plan, ledger, channel)
+    # When ticks run while its lease lasts, then after
+    engine.tick(noon + timedelta(minutes=1))
+    assert state_of(ledger, "noon") is State.ATTEMPTING
+    engine.tick(noon + timedelta(minutes=4))
+    # Then it is found and SENT, and never published twice
+    assert state_of(ledger, "noon") is State.SENT
+    assert [p[1:3] for p in channel.published].count(("main", "Noon update")) == 1
+
+
+def test_rate_limited_goes_out_after_the_reset(plan, ledger, channel) -> None:
+    # Given X answers 429 with a reset five minutes on
+    channel.answer("Evening", OutcomeKind.RATE_LIMITED, OutcomeKind.RATE_LIMITED)
+    engine = make_engine(plan, ledger, channel)
+    evening = datetime(2021, 2, 9, 18, 0, tzinfo=UTC)
+    engine.tick(evening)
+    assert state_of(ledger, "evening") is State.FAILED
+    # When ticks run (the reset in the script is T0+5m, long past)
+    summary = engine.tick(evening + timedelta(minutes=1))
+    # Then it is published once per account
+    assert summary.counts["Published"] == 2
+    assert channel.texts().count("Evening note") == 2
+
+
+def test_a_definite_failure_is_recorded_and_not_retried(plan, ledger, channel) -> None:
+    # Given X refuses the post (400)
+    channel.answer("Evening", OutcomeKind.FAILED, OutcomeKind.FAILED)
+    engine = make_engine(plan, ledger, channel)
+    evening = datetime(2021, 2, 9, 18, 0, tzinfo=UTC)
+    for minute in range(0, 20):
+        engine.tick(evening + timedelta(minutes=minute))
+    # Then it is FAILED with the reason, attempted once per account
+    key = DeliveryKey("demo", "evening", "x", "main")
+    record = ledger.get_many([key])[key]
+    assert record.state is State.FAILED
+    assert record.reason == "400 bad request"
+    assert channel.calls == 2
+
+
+def test_out_of_time_claims_nothing(plan, ledger, channel) -> None:
+    # Given the function has 5 seconds left (below the safety margin)
+    summary = make_engine(plan, ledger, channel).tick(T0, remaining=lambda: 5.0)
+    # Then nothing is claimed; the next tick will pick it up
+    assert summary.out_of_time
+    assert channel.calls == 0
+    assert state_of(ledger, "morning") is None
+
+
+def test_a_two_hour_outage_publishes_what_is_in_window_and_audits_clean(
+    plan, ledger, channel
+) -> None:
+    # Given the publisher was down from 07:00 to 12:10 (morning missed, noon in window)
+    engine = make_engine(plan, ledger, channel)
+    back = datetime(2021, 2, 9, 12, 10, tzinfo=UTC)
+    # When it comes back and ticks
+    summary = engine.tick(back)
+    # Then noon goes out, the morning thread is SKIPPED (late), and nothing is missing
+    assert summary.counts["Published"] == 2
+    assert summary.counts["SkippedLate"] == 6
+    assert engine.audit(back + timedelta(hours=1)) == []
+
+
+def test_audit_finds_deliveries_nobody_recorded(plan, ledger, channel) -> None:
+    # Given no tick ever ran for the morning post
+    engine = make_engine(plan, ledger, channel)
+    # When audited at noon
+    findings = engine.audit(datetime(2021, 2, 9, 12, 0, tzinfo=UTC))
+    # Then each morning delivery is MISSED
+    assert {f.event for f in findings} == {Event.MISSED}
+    assert len(findings) == 6
+
+
+def _tick_in_threads(make: Callable[[], Engine], now: datetime, count: int) -> None:
+    barrier = threading.Barrier(count)
+
+    def run() -> None:
+        engine = make()
+        barrier.wait()
+        engine.tick(now)
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def test_eight_concurrent_ticks_publish_each_delivery_once(plan, tmp_path, channel) -> None:
+    # Given eight workers, each with its own ledger connection, ticking the same minute
+    path = tmp_path / "shared.sqlite3"
+    SqliteLedger(path)
+    _tick_in_threads(lambda: Engine(plan, SqliteLedger(path), {"x": channel}), T0, 8)
+    # Then every delivery went out exactly once
+    assert len(channel.published) == 6
+    assert len(set(channel.published)) == 6
+    assert sorted(p[1] for p in channel.published) == ["main"] * 3 + ["other"] * 3
