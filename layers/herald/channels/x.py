@@ -1,0 +1,606 @@
+"""The X channel: posts through tweepy's v2 Client with OAuth 1.0a user context.
+
+Every outcome is reported, never raised: what X answered, or what the network did, becomes
+SENT, FAILED (definitely not published), RATE_LIMITED or UNKNOWN (may be published; reconcile
+with `find_recent`, never re-post blindly). The create call is made once and never retried.
+
+tweepy's Client always builds `https://api.twitter.com` URLs and sets no timeout, so the
+Client is given a requests session that routes its calls to `base_url` and applies
+(connect, read) timeouts. The OAuth 1.0a signature is computed by requests when the request
+is prepared, after the routing, so it covers the URL actually requested. Images go through
+X's v2 media endpoints (`POST /2/media/upload`, `POST /2/media/metadata`), signed with
+requests-oauthlib's OAuth1 on the same session. tweepy and requests are imported on first
+use only: a tick with nothing due never loads them.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import mimetypes
+import re
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from herald.channels import MediaItem, Outcome, OutcomeKind
+from herald.credentials import CredentialsError, CredentialsProvider, OAuth1Credentials
+
+if TYPE_CHECKING:
+    import requests
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.x.com"
+DEFAULT_CONNECT_TIMEOUT = 3.05
+DEFAULT_READ_TIMEOUT = 10.0
+TWEEPY_HOST = "https://api.twitter.com"  # the base tweepy's Client always builds URLs on
+RATE_LIMIT_FALLBACK = timedelta(minutes=15)  # X's rate-limit window, when no reset header
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+
+_URL = re.compile(r"https?://\S+")
+
+
+class Stage(StrEnum):
+    """Where a call failed: before the post (media) nothing can have been published."""
+
+    MEDIA = "media"
+    POST = "post"
+
+
+@dataclass(frozen=True)
+class XAccount:
+    """An X account as the campaign names it: its @handle and, if known, numeric user id."""
+
+    handle: str | None = None
+    user_id: str | None = None
+
+
+class XLookupError(Exception):
+    """`find_recent` could not read the account's posts; the post may or may not be there."""
+
+
+def post_url(handle: str | None, post_id: str) -> str:
+    """The public URL of a post; `i/web` serves any post when the handle is unknown."""
+    return f"https://x.com/{handle or 'i/web'}/status/{post_id}"
+
+
+def comparable_text(text: str) -> str:
+    """Text as compared in reconciliation: X returns `&amp;` for `&`, rewrites links to t.co
+    and appends a media link, so entities are unescaped, links dropped, spaces collapsed."""
+    return " ".join(_URL.sub(" ", html.unescape(text)).split())
+
+
+# --- outcome mapping ---------------------------------------------------------------------
+
+
+def outcome_for_status(
+    status: int,
+    headers: Mapping[str, str],
+    body: Any,
+    *,
+    stage: Stage,
+    account: str,
+    now: datetime,
+) -> Outcome:
+    """The outcome of a non-2xx answer from X."""
+    message = _x_message(body)
+    said = f": {message}" if message else ""
+    what = "the post" if stage is Stage.POST else "the media upload"
+    if status == 429:
+        retry_at = _rate_limit_reset(headers) or now + RATE_LIMIT_FALLBACK
+        return Outcome(
+            OutcomeKind.RATE_LIMITED,
+            reason=f"X rate limit reached (429); claimable again at {retry_at:%Y-%m-%dT%H:%M:%SZ}",
+            retryable=True,
+            retry_at=retry_at,
+        )
+    if status == 401:
+        return Outcome(
+            OutcomeKind.FAILED,
+            reason=f"X refused the credentials of account {account!r} (401 Unauthorized){said}; "
+            "reconnect the account",
+            retryable=False,
+        )
+    if status == 403 and stage is Stage.POST and "duplicate" in message.lower():
+        return Outcome(
+            OutcomeKind.UNKNOWN,
+            reason=f"X refused {what} as duplicate content (403){said}; the same text is "
+            "already on the account, maybe from an earlier attempt: reconcile",
+        )
+    if 400 <= status < 500:
+        return Outcome(
+            OutcomeKind.FAILED,
+            reason=f"X refused {what} ({status}){said}",
+            retryable=False,
+        )
+    if stage is Stage.MEDIA:
+        return Outcome(
+            OutcomeKind.FAILED,
+            reason=f"X answered {status} to the media upload{said}; nothing was published",
+            retryable=True,
+        )
+    return Outcome(
+        OutcomeKind.UNKNOWN,
+        reason=f"X answered {status} to the post{said}; it may or may not be published",
+    )
+
+
+def outcome_for_exception(
+    error: BaseException, *, stage: Stage, account: str, now: datetime
+) -> Outcome:
+    """The outcome of an exception from tweepy or requests during a call."""
+    import requests
+    import tweepy
+
+    if isinstance(error, tweepy.errors.HTTPException):
+        response = error.response
+        return outcome_for_status(
+            response.status_code,
+            response.headers,
+            _json_or_none(response),
+            stage=stage,
+            account=account,
+            now=now,
+        )
+    exceptions = requests.exceptions
+    if isinstance(error, exceptions.ConnectTimeout) or (
+        isinstance(error, exceptions.ConnectionError) and _never_sent(error)
+    ):
+        return Outcome(
+            OutcomeKind.FAILED,
+            reason=f"could not connect to X ({_cause(error)}); nothing was sent",
+            retryable=True,
+        )
+    if isinstance(
+        error,
+        exceptions.InvalidURL | exceptions.MissingSchema | exceptions.InvalidSchema,
+    ):
+        return Outcome(
+            OutcomeKind.FAILED,
+            reason=f"the X API address is not usable ({type(error).__name__}); nothing was sent",
+            retryable=False,
+        )
+    if isinstance(error, exceptions.Timeout):
+        happened = "X did not answer within the read timeout"
+    elif isinstance(error, exceptions.ConnectionError | exceptions.ChunkedEncodingError):
+        happened = f"the connection was lost after the request was sent ({_cause(error)})"
+    elif isinstance(error, ValueError):
+        happened = "X's answer could not be read"
+    else:
+        happened = f"unexpected {type(error).__name__}"
+        log.warning("unexpected %s during the X %s call", type(error).__name__, stage.value)
+    if stage is Stage.MEDIA:
+        return Outcome(
+            OutcomeKind.FAILED,
+            reason=f"{happened} during the media upload; nothing was published",
+            retryable=True,
+        )
+    return Outcome(OutcomeKind.UNKNOWN, reason=f"{happened}; the post may or may not be published")
+
+
+def _never_sent(error: BaseException) -> bool:
+    """True when the connection was never made (refused, no DNS, TLS handshake failed)."""
+    from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
+    from urllib3.exceptions import SSLError as Urllib3SSLError
+
+    for arg in getattr(error, "args", ()):
+        if isinstance(arg, MaxRetryError):
+            return isinstance(
+                arg.reason, NewConnectionError | ConnectTimeoutError | Urllib3SSLError
+            )
+        if isinstance(arg, NewConnectionError):
+            return True
+    return False
+
+
+def _cause(error: BaseException) -> str:
+    """A short, secret-free description of a network error: class names only."""
+    names = [type(error).__name__]
+    for arg in getattr(error, "args", ()):
+        reason = getattr(arg, "reason", None)
+        if isinstance(arg, BaseException):
+            names.append(type(arg).__name__)
+            if isinstance(reason, BaseException):
+                names.append(type(reason).__name__)
+            for inner in getattr(arg, "args", ()):
+                if isinstance(inner, BaseException):
+                    names.append(type(inner).__name__)
+    return ", ".join(dict.fromkeys(names))
+
+
+def _rate_limit_reset(headers: Mapping[str, str]) -> datetime | None:
+    for name, value in headers.items():
+        if name.lower() == "x-rate-limit-reset":
+            try:
+                return datetime.fromtimestamp(int(str(value).strip()), UTC)
+            except (ValueError, OverflowError, OSError):
+                return None
+    return None
+
+
+def _json_or_none(response: Any) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _x_message(body: Any, limit: int = 300) -> str:
+    """X's explanation from an error body: `errors[].message|detail`, else `detail`/`title`."""
+    if not isinstance(body, Mapping):
+        return ""
+    parts: list[str] = []
+    for error in body.get("errors") or []:
+        if isinstance(error, Mapping):
+            text = error.get("message") or error.get("detail")
+            if isinstance(text, str) and text not in parts:
+                parts.append(text)
+    if not parts:
+        for key in ("detail", "title", "error"):
+            text = body.get(key)
+            if isinstance(text, str) and text:
+                parts.append(text)
+                break
+    message = "; ".join(parts)
+    return message if len(message) <= limit else message[: limit - 1] + "…"
+
+
+# --- logging hygiene -------------------------------------------------------------------------
+
+
+class _NoSigningDetails(logging.Filter):
+    """oauthlib and requests-oauthlib log OAuth parameters (consumer key, token) at DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+_SIGNING_LOGGERS = ("oauthlib.oauth1.rfc5849", "requests_oauthlib.oauth1_auth")
+
+
+def _quiet_signing_logs() -> None:
+    for name in _SIGNING_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _NoSigningDetails) for f in logger.filters):
+            logger.addFilter(_NoSigningDetails())
+
+
+# --- the channel -----------------------------------------------------------------------------
+
+
+def _routed_session(
+    base_url: str, timeout: tuple[float, float], transport: Any = None
+) -> requests.Session:
+    """A requests session that sends tweepy's api.twitter.com calls to `base_url`, with a
+    timeout on every request. Signing happens in `prepare_request`, after the rewrite."""
+    import requests
+
+    class RoutedSession(requests.Session):
+        def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> Any:
+            if isinstance(url, str) and url.startswith(TWEEPY_HOST):
+                url = base_url + url[len(TWEEPY_HOST) :]
+            if kwargs.get("timeout") is None:
+                kwargs["timeout"] = timeout
+            return super().request(method, url, *args, **kwargs)
+
+    session = RoutedSession()
+    if transport is not None:
+        session.mount("http://", transport)
+        session.mount("https://", transport)
+    return session
+
+
+class XChannel:
+    """Publishes to X. Nothing here reads the environment: everything is injected.
+
+    `accounts` maps each account name to `XAccount` or `{"handle": ..., "user_id": ...}`
+    (extra keys ignored); `credentials` gives each account's OAuth 1.0a keys; `base_url` is
+    X's API (tests: the fake's URL); every request has the (connect, read) timeouts.
+    `transport` is an optional requests adapter mounted for all URLs (offline tests).
+    """
+
+    name = "x"
+
+    def __init__(
+        self,
+        accounts: Mapping[str, XAccount | Mapping[str, Any]],
+        credentials: CredentialsProvider,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        read_timeout: float = DEFAULT_READ_TIMEOUT,
+        transport: Any = None,
+        clock: Callable[[], datetime] | None = None,
+        lookup_pages: int = 5,
+    ) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError(f"X API base URL must be http(s)://..., not {base_url!r}")
+        self._accounts = {name: _account(settings) for name, settings in accounts.items()}
+        self._credentials = credentials
+        self.base_url = base_url.rstrip("/")
+        self.timeout = (connect_timeout, read_timeout)
+        self._transport = transport
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._lookup_pages = lookup_pages
+        self._lock = threading.Lock()
+        self._session: requests.Session | None = None
+        self._clients: dict[tuple[str, OAuth1Credentials], Any] = {}
+        self._user_ids = {n: a.user_id for n, a in self._accounts.items() if a.user_id}
+        _quiet_signing_logs()
+
+    def __repr__(self) -> str:
+        return f"XChannel(base_url={self.base_url!r}, accounts={sorted(self._accounts)!r})"
+
+    # -- publishing --
+
+    def publish(
+        self, account: str, text: str, reply_to: str | None, media: list[MediaItem]
+    ) -> Outcome:
+        now = self._clock()
+        try:
+            credentials = self._credentials.for_account(self.name, account)
+        except CredentialsError as error:
+            return Outcome(OutcomeKind.FAILED, reason=str(error), retryable=False)
+        client = self._client(account, credentials)
+
+        media_ids: list[str] = []
+        for item in media:
+            uploaded = self._upload(item, credentials, account, now)
+            if isinstance(uploaded, Outcome):
+                return uploaded
+            media_ids.append(uploaded)
+
+        try:
+            answer = client.create_tweet(
+                text=text,
+                in_reply_to_tweet_id=reply_to,
+                media_ids=media_ids or None,
+                user_auth=True,
+            )
+        except Exception as error:
+            return outcome_for_exception(error, stage=Stage.POST, account=account, now=now)
+        post_id = _data_id(answer)
+        if post_id is None:
+            return Outcome(
+                OutcomeKind.UNKNOWN,
+                reason="X accepted the post but its answer has no post id; reconcile",
+            )
+        return Outcome(
+            OutcomeKind.SENT, remote_id=post_id, url=post_url(self._handle(account), post_id)
+        )
+
+    def _upload(
+        self, item: MediaItem, credentials: OAuth1Credentials, account: str, now: datetime
+    ) -> str | Outcome:
+        """Upload one image and set its alt text; its media id, or the outcome that stops
+        the post (FAILED: nothing was published yet)."""
+        path = item.path
+        try:
+            content = path.read_bytes()
+        except OSError as error:
+            return Outcome(
+                OutcomeKind.FAILED,
+                reason=f"cannot read media file {path}: {error.strerror or type(error).__name__}",
+                retryable=False,
+            )
+        content_type = mimetypes.guess_type(path.name)[0]
+        if content_type not in IMAGE_TYPES:
+            return Outcome(
+                OutcomeKind.FAILED,
+                reason=f"media file {path.name} is {content_type or 'of unknown type'}; "
+                "X takes PNG, JPEG, GIF or WebP images here",
+                retryable=False,
+            )
+        session = self._requests_session()
+        auth = _oauth1(credentials)
+        try:
+            response = session.post(
+                f"{self.base_url}/2/media/upload",
+                files={"media": (path.name, content, content_type)},
+                data={"media_category": "tweet_image"},
+                auth=auth,
+                timeout=self.timeout,
+            )
+            if not 200 <= response.status_code < 300:
+                return self._media_refused(response, path.name, account, now)
+            media_id = _data_id(_json_or_none(response))
+            if media_id is None:
+                return Outcome(
+                    OutcomeKind.FAILED,
+                    reason=f"X's answer to the upload of {path.name} has no media id",
+                    retryable=True,
+                )
+            if item.alt:
+                response = session.post(
+                    f"{self.base_url}/2/media/metadata",
+                    json={"id": media_id, "metadata": {"alt_text": {"text": item.alt}}},
+                    auth=auth,
+                    timeout=self.timeout,
+                )
+                if not 200 <= response.status_code < 300:
+                    return self._media_refused(response, path.name, account, now)
+        except Exception as error:
+            outcome = outcome_for_exception(error, stage=Stage.MEDIA, account=account, now=now)
+            return _about(outcome, path.name)
+        return media_id
+
+    def _media_refused(self, response: Any, file_name: str, account: str, now: datetime) -> Outcome:
+        outcome = outcome_for_status(
+            response.status_code,
+            response.headers,
+            _json_or_none(response),
+            stage=Stage.MEDIA,
+            account=account,
+            now=now,
+        )
+        return _about(outcome, file_name)
+
+    # -- reconciliation --
+
+    def find_recent(self, account: str, text: str, since: datetime) -> Outcome | None:
+        """SENT with the post's id and URL if `account` posted `text` since `since`; None if
+        it is not among the account's posts. Raises XLookupError when X cannot be read (an
+        error is never reported as "not there")."""
+        try:
+            credentials = self._credentials.for_account(self.name, account)
+        except CredentialsError as error:
+            raise XLookupError(str(error)) from None
+        client = self._client(account, credentials)
+        user_id = self._user_id(account, client)
+        wanted = comparable_text(text)
+        close_match: str | None = None
+        token: str | None = None
+        for _ in range(self._lookup_pages):
+            try:
+                answer = client.get_users_tweets(
+                    user_id,
+                    start_time=since,
+                    max_results=100,
+                    tweet_fields=["created_at"],
+                    pagination_token=token,
+                    user_auth=True,
+                )
+            except Exception as error:
+                raise XLookupError(
+                    f"cannot list the posts of X account {account!r}: {_lookup_reason(error)}"
+                ) from None
+            if not isinstance(answer, Mapping):
+                raise XLookupError(f"X's list of the posts of {account!r} could not be read")
+            posts = answer.get("data") or []
+            if not posts and answer.get("errors"):
+                raise XLookupError(
+                    f"cannot list the posts of X account {account!r}: {_x_message(answer)}"
+                )
+            for post in posts:
+                remote = str(post.get("text", ""))
+                if remote == text:
+                    return self._found(account, str(post["id"]))
+                if close_match is None and wanted and comparable_text(remote) == wanted:
+                    close_match = str(post["id"])
+            token = (answer.get("meta") or {}).get("next_token")
+            if not token:
+                break
+        return self._found(account, close_match) if close_match else None
+
+    def _found(self, account: str, post_id: str) -> Outcome:
+        return Outcome(
+            OutcomeKind.SENT,
+            remote_id=post_id,
+            url=post_url(self._handle(account), post_id),
+            reason="found on the account by reconciliation",
+        )
+
+    def _user_id(self, account: str, client: Any) -> str:
+        with self._lock:
+            known = self._user_ids.get(account)
+        if known:
+            return known
+        try:
+            answer = client.get_me(user_auth=True)
+        except Exception as error:
+            raise XLookupError(
+                f"cannot find the user id of X account {account!r}: {_lookup_reason(error)}"
+            ) from None
+        user_id = _data_id(answer)
+        if user_id is None:
+            raise XLookupError(f"X did not say the user id of account {account!r}")
+        with self._lock:
+            self._user_ids[account] = user_id
+        return user_id
+
+    # -- plumbing --
+
+    def _handle(self, account: str) -> str | None:
+        settings = self._accounts.get(account)
+        return settings.handle if settings else None
+
+    def _requests_session(self) -> requests.Session:
+        with self._lock:
+            if self._session is None:
+                self._session = _routed_session(self.base_url, self.timeout, self._transport)
+            return self._session
+
+    def _client(self, account: str, credentials: OAuth1Credentials) -> Any:
+        import tweepy
+
+        session = self._requests_session()
+        key = (account, credentials)
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = tweepy.Client(
+                    consumer_key=credentials.consumer_key,
+                    consumer_secret=credentials.consumer_secret,
+                    access_token=credentials.access_token,
+                    access_token_secret=credentials.access_token_secret,
+                    return_type=dict,
+                    wait_on_rate_limit=False,
+                )
+                client.session = session
+                # Rotated credentials replace the account's client rather than pile up.
+                for stale in [k for k in self._clients if k[0] == account]:
+                    del self._clients[stale]
+                self._clients[key] = client
+            return client
+
+    def close(self) -> None:
+        with self._lock:
+            session, self._session = self._session, None
+            self._clients.clear()
+        if session is not None:
+            session.close()
+
+
+def _account(settings: XAccount | Mapping[str, Any]) -> XAccount:
+    if isinstance(settings, XAccount):
+        return settings
+    user_id = settings.get("user_id")
+    return XAccount(
+        handle=settings.get("handle"), user_id=str(user_id) if user_id is not None else None
+    )
+
+
+def _oauth1(credentials: OAuth1Credentials) -> Any:
+    from requests_oauthlib import OAuth1
+
+    return OAuth1(
+        credentials.consumer_key,
+        client_secret=credentials.consumer_secret,
+        resource_owner_key=credentials.access_token,
+        resource_owner_secret=credentials.access_token_secret,
+        decoding=None,
+    )
+
+
+def _data_id(answer: Any) -> str | None:
+    data = answer.get("data") if isinstance(answer, Mapping) else None
+    post_id = data.get("id") if isinstance(data, Mapping) else None
+    return str(post_id) if post_id not in (None, "") else None
+
+
+def _about(outcome: Outcome, file_name: str) -> Outcome:
+    """Name the media file in an outcome's reason."""
+    return Outcome(
+        outcome.kind,
+        remote_id=outcome.remote_id,
+        url=outcome.url,
+        reason=f"{file_name}: {outcome.reason}",
+        retryable=outcome.retryable,
+        retry_at=outcome.retry_at,
+    )
+
+
+def _lookup_reason(error: BaseException) -> str:
+    """Why the account's posts could not be read, without secrets."""
+    import tweepy
+
+    if isinstance(error, tweepy.errors.HTTPException):
+        status = error.response.status_code
+        message = _x_message(_json_or_none(error.response))
+        advice = "; reconnect the account" if status == 401 else ""
+        return f"X answered {status}{': ' + message if message else ''}{advice}"
+    return _cause(error)
