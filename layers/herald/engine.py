@@ -250,6 +250,9 @@ class Engine:
             claimed = self.ledger.claim(key, token, now, now + self.lease, delivery.at)
         except LedgerConflict:
             claimed = None
+        except Exception as error:  # throttled or unavailable: nothing was sent; next tick
+            self._emit(summary, Event.DEFERRED, delivery, now, f"could not claim: {error}")
+            return None
         if claimed is None:
             return None  # another worker has it
         from herald.render import RenderError
@@ -262,9 +265,19 @@ class Engine:
             self._emit(summary, Event.FAILED, delivery, now, reason)
             return None
         channel = self.channels[key.channel]
-        self.ledger.mark_attempting(key, token, now)
+        try:
+            self.ledger.mark_attempting(key, token, now)
+        except Exception as error:  # nothing sent: the claim's lease lapses, then re-claimable
+            self._emit(summary, Event.DEFERRED, delivery, now, f"could not record: {error}")
+            return None
         outcome = channel.publish(key.account, text, reply_to, delivery.media())
-        return self._record(delivery, token, now, outcome, summary)
+        try:
+            return self._record(delivery, token, now, outcome, summary)
+        except Exception as error:
+            # The outcome could not be written: the record stays ATTEMPTING, becomes UNKNOWN
+            # when its lease ends, and is reconciled on the account. Never re-posted blindly.
+            self._emit(summary, Event.UNKNOWN, delivery, now, f"outcome not recorded ({error})")
+            return outcome.remote_id if outcome.kind is OutcomeKind.SENT else None
 
     def _record(
         self, delivery: Delivery, token: str, now: datetime, outcome: Outcome, summary: Summary

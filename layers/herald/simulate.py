@@ -7,6 +7,7 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from herald.channels import Channel
 from herald.engine import Engine, Event, Observer, Result, Summary
@@ -56,15 +57,45 @@ def run(
     end: datetime,
     observer: Observer | None = None,
     jitter: Callable[[], float] | None = None,
+    clock: VirtualClock | None = None,
 ) -> list[Summary]:
     """Tick every minute from `start` to `end`. `jitter` gives the seconds after the minute
-    at which each tick runs (a real schedule fires late by up to a minute)."""
+    at which each tick runs (a real schedule fires late by up to a minute); `clock` is set
+    to each tick's time, for channels that stamp what they publish."""
     engine = Engine(plan, ledger, channels, observer)
     summaries = []
     for minute in minutes(start, end):
         now = minute + timedelta(seconds=jitter()) if jitter is not None else minute
+        if clock is not None:
+            clock.now = now
         summaries.append(engine.tick(now))
     return summaries
+
+
+@dataclass
+class VirtualClock:
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class FaultyChannel:
+    """Wraps a local channel so that chosen texts meet a fault (for rehearsing failures)."""
+
+    def __init__(self, inner: Any, faults: dict[str, str]) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.faults = dict(faults)  # rendered text -> fault kind, used once
+
+    def publish(self, account: str, text: str, reply_to: str | None, media: list[Any]) -> Any:
+        kind = self.faults.pop(text, None)
+        if kind is not None:
+            self.inner.fail_next(kind)
+        return self.inner.publish(account, text, reply_to, media)
+
+    def find_recent(self, account: str, text: str, since: datetime) -> Any:
+        return self.inner.find_recent(account, text, since)
 
 
 def uniform_jitter(seed: int = 0, high: float = 59.0) -> Callable[[], float]:

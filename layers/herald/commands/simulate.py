@@ -85,14 +85,13 @@ def run(args: argparse.Namespace) -> int:
                 )
             ]
         )
-    outbox = OutboxChannel(args.outbox, accounts=_handles(plan))
-    for fault in args.fault:
-        post, _, kind = fault.partition("=")
-        outbox.fail_post(post, kind or "unknown")
+    clock = simulate.VirtualClock(start)
+    outbox = OutboxChannel(args.outbox, clock=clock)
+    channel = simulate.FaultyChannel(outbox, _faults(plan, args.fault))
     timeline = simulate.Timeline(echo=print)
     jitter = simulate.uniform_jitter() if args.jitter else None
     print(f"Simulating {len(plan)} deliveries from {args.start} to {args.end} (virtual clock)")
-    summaries = simulate.run(plan, ledger, {"x": outbox}, start, end, timeline, jitter)
+    summaries = simulate.run(plan, ledger, {"x": channel}, start, end, timeline, jitter, clock)
     totals: dict[str, int] = {}
     for summary in summaries:
         for name, count in summary.counts.items():
@@ -104,9 +103,22 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _handles(plan: Any) -> dict[str, str]:
-    return {
-        account.id: account.handle
-        for campaign in plan.campaigns.values()
-        for account in campaign.accounts.get("x", {}).values()
-    }
+FAULTS = ("unknown", "unknown_after_write", "failed", "rejected", "unauthorized", "rate_limited")
+
+
+def _faults(plan: Any, specs: list[str]) -> dict[str, str]:
+    """`POST=KIND` options -> {rendered text: fault kind} for the simulated channel."""
+    faults: dict[str, str] = {}
+    for spec in specs:
+        post, _, kind = spec.partition("=")
+        kind = kind or "unknown"
+        if kind not in FAULTS:
+            raise InputError(
+                [Problem("<command line>", 1, f"--fault {spec}: kind must be one of {FAULTS}")]
+            )
+        matches = [d for d in plan.deliveries if d.key.post == post]
+        if not matches:
+            raise InputError([Problem("<command line>", 1, f"--fault {spec}: no such post")])
+        for delivery in matches:
+            faults[delivery.render()] = kind
+    return faults
