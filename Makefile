@@ -10,6 +10,7 @@ PYTHON  ?= $(shell for p in python3.13 "$$(pyenv root 2>/dev/null)/versions/3.13
              [ -n "$$p" ] && "$$p" -c 'import sys; assert sys.version_info[:2]==(3,13)' 2>/dev/null && { command -v "$$p"; break; }; done)
 STAMP   := $(VENV)/.installed
 CAMPAIGNS := campaigns
+export SAM_CLI_TELEMETRY := 0
 
 .PHONY: help venv npm browser demo test lint typecheck unit integration packaged build validate local bench clean
 
@@ -54,6 +55,10 @@ unit: $(STAMP) ## unit tests only (network blocked)
 
 integration: $(STAMP) ## integration tests (DynamoDB Local, fake X API)
 	$(BIN)/python -m pytest tests/integration
+
+build: $(STAMP) ## sam validate --lint, then sam build (python3.13 on PATH)
+	$(BIN)/sam validate --lint
+	PATH="$(dir $(PYTHON)):$$PATH" $(BIN)/sam build
 
 bench: $(STAMP) npm ## benchmarks: cold start, ticks, scale, lateness, cost -> docs/performance.md
 	$(BIN)/python -m bench.run --write docs/performance.md
