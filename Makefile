@@ -31,6 +31,14 @@ node_modules/.installed: package.json package-lock.json
 
 npm: node_modules/.installed
 
+# Headless Chromium for the page tests: Debian's package (the tests drive it with Playwright,
+# which downloads nothing). Installed once per machine.
+CHROMIUM ?= /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null
+
+browser: $(CHROMIUM) ## install headless Chromium for the page tests
+
 venv: $(STAMP) ## create .venv with herald installed (.venv/bin/herald)
 
 demo: $(STAMP) ## validate, preview and simulate the Safer Internet Day campaign on the embedded defaults
@@ -46,7 +54,7 @@ typecheck: $(STAMP) ## mypy on the herald package and the handler
 validate: $(STAMP) ## validate every campaign in campaigns/
 	$(BIN)/herald validate $(CAMPAIGNS)
 
-test: $(STAMP) npm ## everything: lint, types, campaigns, unit, integration, packaged tests
+test: $(STAMP) npm $(CHROMIUM) ## everything: lint, types, campaigns, unit, integration, packaged tests
 	$(MAKE) --no-print-directory lint typecheck validate
 	$(BIN)/python -m pytest tests
 
@@ -65,6 +73,9 @@ bench: $(STAMP) npm ## benchmarks: cold start, ticks, scale, lateness, cost -> d
 
 local: $(STAMP) npm ## DynamoDB Local on :8000 with the ledger table, and the fake X API on :8787
 	scripts/local.sh
+
+screenshots: $(STAMP) $(CHROMIUM) ## regenerate docs/preview.png and docs/status.png
+	$(BIN)/python scripts/screenshots.py
 
 clean: ## remove build output and the virtual environment
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     plan = load_plan(args.campaigns)
     moment = parse_utc(args.now) if args.now else now()
     report = status.collect(plan, open_ledger(args), moment, args.campaign)
-    print(html.status_text(report))
+    print(html.status_text(report, colour=sys.stdout.isatty()))
     if args.html:
         html.write_status(args.html, report)
         print(f"wrote {args.html}", file=sys.stderr)
