@@ -45,9 +45,15 @@ def write_pages(folder: Path) -> tuple[Path, Path]:
     preview = folder / "preview.html"
     write_preview(preview, report, report.rendered_for(report.campaigns))
     plan = load_plan_strict([CAMPAIGN])
-    with SqliteLedger(folder / "ledger.sqlite3") as ledger:
-        now = record_sample_outcomes(ledger, plan)
-        status_report = collect(plan, ledger, now)
+    from herald.fake_x import FakeX
+    from tests.fixtures.fake_x import X_ACCOUNTS, X_SECRET
+
+    with (
+        FakeX(X_SECRET, accounts=X_ACCOUNTS) as fake,
+        SqliteLedger(folder / "ledger.sqlite3") as ledger,
+    ):
+        run = record_sample_outcomes(ledger, plan, fake)
+        status_report = collect(plan, ledger, run.now)
     status = folder / "status.html"
     write_status(status, status_report)
     return preview, status

@@ -27,13 +27,15 @@ import pytest
 
 from herald import preview
 from herald.html import write_preview, write_status
-from herald.ledger import ALL_CAMPAIGNS, DeliveryKey, Ledger
+from herald.ledger import ALL_CAMPAIGNS, Ledger, Record
 from herald.plan import Plan, load_plan_strict
 from herald.status import collect
 from herald.validate import validate
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
+
+    from herald.fake_x import FakeX
 
 REPO = Path(__file__).resolve().parents[2]
 CAMPAIGN = REPO / "campaigns" / "safer-internet-day-2021.yaml"
@@ -54,13 +56,8 @@ CHROMIUM_ARGS = [
 PREVIEW_NOW = datetime(2021, 2, 9, 11, 0, tzinfo=UTC)
 # The afternoon of the day: some posts out, some not, and publishing paused.
 STATUS_NOW = datetime(2021, 2, 9, 16, 0, tzinfo=UTC)
-SENT_URL = "https://x.com/HertsPolice/status/1358812345678901249"
 PAUSED_AT = datetime(2021, 2, 9, 11, 50, tzinfo=UTC)
 PAUSE_REASON = "Major incident in Hertfordshire: scheduled posts stopped by the duty comms officer"
-FAILED_REASON = "X answered 403: the app may not post for this account (check its permissions)"
-UNKNOWN_REASON = "no answer from X within 10 s after sending: the post may have been created"
-LATE_REASON = "late: 17 minutes after it was due; the campaign allows 15 minutes"
-PAUSED_REASON = f"paused: {PAUSE_REASON}"
 
 
 @dataclass(frozen=True)
@@ -70,6 +67,7 @@ class PageFile:
     image_alts: list[str] = field(default_factory=list)
     problems: dict[str, list[str]] = field(default_factory=dict)  # post id -> messages
     cost: str = ""
+    run: SampleRun | None = None  # the simulated run behind a status page
 
 
 @dataclass
@@ -85,37 +83,56 @@ class Opened:
         return [u for u in self.requests if u != own and not u.startswith("data:")]
 
 
-def record_sample_outcomes(ledger: Ledger, plan: Plan) -> datetime:
-    """Write a ledger state with every outcome a person must read on the status page:
-    SENT, FAILED with its reason, UNKNOWN, SKIPPED (paused, late), MISSED (past due with
-    no record), SCHEDULED, and a pause of all campaigns. Returns the moment to report at."""
-    by_post = {d.key.post: d for d in plan.deliveries}
+@dataclass(frozen=True)
+class SampleRun:
+    """What a simulated day with faults left in the ledger, read back from it."""
 
-    def attempt(post: str) -> tuple[DeliveryKey, str, datetime]:
-        delivery = by_post[post]
-        moment = delivery.at + timedelta(seconds=4)
-        token = f"token-{post}"
-        lease = moment + timedelta(minutes=2)
-        assert ledger.claim(delivery.key, token, moment, lease, delivery.at) is not None
-        ledger.mark_attempting(delivery.key, token, moment)
-        return delivery.key, token, moment + timedelta(seconds=2)
+    now: datetime
+    sent_url: str
+    failed_reason: str
+    unknown_reason: str
+    late_reason: str
+    paused_reason: str
 
-    sent, token, moment = attempt("lead-up")
-    ledger.mark_sent(sent, token, moment, SENT_URL.rsplit("/", 1)[1], SENT_URL)
-    failed, token, moment = attempt("launch")
-    ledger.mark_failed(failed, token, moment, FAILED_REASON, retryable=False)
-    unknown, token, moment = attempt("cost-advice")
-    ledger.mark_unknown(unknown, token, moment + timedelta(seconds=10), UNKNOWN_REASON)
-    for post in ("cost-advice.2", "cost-advice.3"):
-        late = by_post[post]
-        ledger.skip(late.key, late.at + timedelta(minutes=17), LATE_REASON, late.at)
+
+def record_sample_outcomes(ledger: Ledger, plan: Plan, fake: FakeX) -> SampleRun:
+    """Run the real engine through the fake X API over the campaign's first two days, with
+    faults: X refuses the launch post (403), answers the 10:00 thread's first post with a
+    500 (UNKNOWN: not on the account, so it stays UNKNOWN and its replies go late), then a
+    person pauses everything at 11:50 (the noon thread is held, then SKIPPED (paused)), and
+    the publisher stops at 14:00 (the 15:00 post is MISSED at 16:00)."""
+    from herald.engine import Engine
+    from herald.fake_x import TWEETS, FaultKind
+    from herald.simulate import minutes
+    from tests.fixtures.fake_x import x_channel_for
+
+    engine = Engine(plan, ledger, {"x": x_channel_for(fake)})
+
+    def run(start: datetime, end: datetime) -> None:
+        for minute in minutes(start, end):
+            engine.tick(minute)
+
+    day = datetime(2021, 2, 9, tzinfo=UTC)
+    run(day - timedelta(days=1), day + timedelta(hours=7, minutes=59))
+    fake.fail_next(TWEETS, FaultKind.FORBIDDEN)
+    run(day + timedelta(hours=8), day + timedelta(hours=9, minutes=59))
+    fake.fail_next(TWEETS, FaultKind.SERVER_ERROR)
+    run(day + timedelta(hours=10), PAUSED_AT - timedelta(minutes=1))
     ledger.pause(ALL_CAMPAIGNS, PAUSE_REASON, PAUSED_AT)
-    for delivery in plan.deliveries:
-        if delivery.post.id == "how-to-report":
-            moment = delivery.at + timedelta(seconds=3)
-            ledger.skip(delivery.key, moment, PAUSED_REASON, delivery.at)
-    # 'partnership' (15:00) has no record at 16:00: MISSED. Later posts are SCHEDULED.
-    return STATUS_NOW
+    run(PAUSED_AT, day + timedelta(hours=14))
+
+    def record(post: str) -> Record:
+        key = next(d.key for d in plan.deliveries if d.key.post == post)
+        return ledger.get_many([key])[key]
+
+    return SampleRun(
+        now=STATUS_NOW,
+        sent_url=record("lead-up").remote_url or "",
+        failed_reason=record("launch").reason or "",
+        unknown_reason=record("cost-advice").reason or "",
+        late_reason=record("cost-advice.2").reason or "",
+        paused_reason=record("how-to-report").reason or "",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -181,17 +198,21 @@ def preview_page(tmp_path_factory: pytest.TempPathFactory) -> PageFile:
 
 
 @pytest.fixture(scope="session")
-def status_page(tmp_path_factory: pytest.TempPathFactory) -> PageFile:
+def status_page(tmp_path_factory: pytest.TempPathFactory, fake_x_server: FakeX) -> PageFile:
     from herald.ledger.sqlite import SqliteLedger
 
     plan = load_plan_strict([CAMPAIGN])
     folder = tmp_path_factory.mktemp("status")
-    with SqliteLedger(folder / "ledger.sqlite3") as ledger:
-        now = record_sample_outcomes(ledger, plan)
-        report = collect(plan, ledger, now)
+    fake_x_server.reset()
+    try:
+        with SqliteLedger(folder / "ledger.sqlite3") as ledger:
+            run = record_sample_outcomes(ledger, plan, fake_x_server)
+            report = collect(plan, ledger, run.now)
+    finally:
+        fake_x_server.reset()
     path = folder / "status.html"
     write_status(path, report)
-    return PageFile(path, [d.render() for d in plan.deliveries])
+    return PageFile(path, [d.render() for d in plan.deliveries], run=run)
 
 
 @pytest.fixture(scope="session")

@@ -14,12 +14,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import (
-    FAILED_REASON,
-    LATE_REASON,
     PAUSE_REASON,
-    PAUSED_REASON,
-    SENT_URL,
-    UNKNOWN_REASON,
     Opened,
     PageFile,
 )
@@ -179,7 +174,19 @@ def test_status_shows_every_delivery_and_its_state(
     # Then the pause comes first, then each state with what explains it, and every post
     assert seen.index("Publishing is paused for all campaigns") < seen.index("Needs a person")
     assert PAUSE_REASON in seen
-    for said in (FAILED_REASON, UNKNOWN_REASON, LATE_REASON, PAUSED_REASON, SENT_URL):
+    run = status_page.run
+    assert run is not None
+    assert run.sent_url.startswith("https://x.com/HertsPolice/status/")
+    assert "403" in run.failed_reason
+    assert run.late_reason.startswith("late:")
+    assert run.paused_reason == f"paused: {PAUSE_REASON}"
+    for said in (
+        run.failed_reason,
+        run.unknown_reason,
+        run.late_reason,
+        run.paused_reason,
+        run.sent_url,
+    ):
         assert said in seen
     assert "past its deadline with no record" in seen
     assert "UNKNOWN: 1" in seen and "MISSED: 1" in seen and "SCHEDULED: 2" in seen
@@ -200,7 +207,8 @@ def test_status_links_the_live_post_and_highlights_what_needs_a_person(
         )
 
     # Then SENT links to the post on X; UNKNOWN stands out and says what to check
-    assert SENT_URL in sent_links
+    assert status_page.run is not None
+    assert status_page.run.sent_url in sent_links
     unknown = articles["cost-advice"]
     assert "UNKNOWN" in unknown["text"]
     assert "What to check: it may have been published: check the account on X" in unknown["text"]
