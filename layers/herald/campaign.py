@@ -7,7 +7,9 @@ files, unique ids. Every problem is mapped back to the line of the file it came 
 
 from __future__ import annotations
 
+import calendar
 import difflib
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -59,7 +61,7 @@ class ThreadPartSpec(_Strict):
 
 class PostSpec(_Strict):
     id: Slug
-    at: str | datetime
+    at: Any  # checked by parse_local_time, which says what is wrong in a sentence
     text: NonEmpty
     media: list[MediaSpec] = Field(default_factory=list)
     thread: list[NonEmpty | ThreadPartSpec] = Field(default_factory=list)
@@ -76,7 +78,7 @@ class CampaignSpec(_Strict):
     title: NonEmpty
     timezone: NonEmpty
     release: str | None = None
-    max_lateness: str | None = None
+    max_lateness: Any = None  # checked by parse_duration
     accounts: dict[Channel, dict[Slug, AccountSpec]]
     defaults: DefaultsSpec = Field(default_factory=DefaultsSpec)
     variables: dict[str, Any] = Field(default_factory=dict)
@@ -103,6 +105,15 @@ class Part:
     media: tuple[Media, ...]
     line: int  # of its text in the campaign file
     overrides: dict[str, str] = field(default_factory=dict)
+    # where each template starts ("text", or a channel for its override) and whether its
+    # lines are the file's lines one for one, to point errors into the template
+    spots: dict[str, tuple[int, bool]] = field(default_factory=dict)
+
+    def line_for(self, channel: str, template_line: int = 1) -> int:
+        """The file line of line `template_line` of the template `channel` publishes."""
+        spot = "text" if channel not in self.overrides else channel
+        line, exact = self.spots.get(spot, (self.line, False))
+        return line + template_line - 1 if exact else line
 
 
 @dataclass(frozen=True)
@@ -164,45 +175,82 @@ _LOCAL_TIME = re.compile(
 _DURATION = re.compile(r"^(?:(?P<h>\d+)h)?\s*(?:(?P<m>\d+)m(?:in)?)?\s*(?:(?P<s>\d+)s)?$")
 
 
-def parse_local_time(value: str | datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
+def parse_local_time(value: object, zone: ZoneInfo) -> tuple[datetime, datetime]:
     """A wall-clock time in `zone` -> (local aware, UTC). Raises ValueError with a sentence
-    when the time is malformed, does not exist (spring forward) or is ambiguous (fall back)."""
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            raise ValueError("write the time without an offset: times are local to the campaign")
-        naive = value
-    else:
-        text = value.strip()
-        match = _LOCAL_TIME.match(text)
-        if not match:
-            raise ValueError(f"'{text}' is not a time: write it as YYYY-MM-DD HH:MM")
-        parts = {k: int(v) for k, v in match.groupdict(default="0").items()}
-        try:
-            date(parts["y"], parts["mo"], parts["d"])
-        except ValueError:
-            raise ValueError(
-                f"{parts['y']:04d}-{parts['mo']:02d}-{parts['d']:02d} is not a date"
-            ) from None
-        try:
-            naive = datetime(
-                parts["y"], parts["mo"], parts["d"], parts["h"], parts["mi"], parts["s"]
-            )
-        except ValueError:
-            raise ValueError(f"'{text}' is not a time of day") from None
+    when the time is malformed, does not exist (spring forward) or is ambiguous (fall back):
+    herald never guesses which of two moments, or which moment near a gap, was meant."""
+    naive = _naive_time(value)
     first = naive.replace(tzinfo=zone, fold=0)
     second = naive.replace(tzinfo=zone, fold=1)
-    shown = naive.strftime("%Y-%m-%d %H:%M")
-    if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
+    shown = naive.isoformat(sep=" ", timespec="minutes")
+    try:
+        at_utc = first.astimezone(UTC)
+        round_trip = at_utc.astimezone(zone).replace(tzinfo=None)
+    except OverflowError:
+        raise ValueError(f"{shown} is too far in the past or the future") from None
+    step = _span(abs((second.utcoffset() or timedelta(0)) - (first.utcoffset() or timedelta(0))))
+    if round_trip != naive:
         raise ValueError(
-            f"{shown} does not exist in {zone.key}: the clocks go forward then;"
+            f"{shown} does not exist in {zone.key}: the clocks go forward {step} then;"
             " pick a time outside the gap"
         )
     if first.utcoffset() != second.utcoffset():
         raise ValueError(
-            f"{shown} happens twice in {zone.key}: the clocks go back then;"
-            " pick a time outside the repeated hour"
+            f"{shown} happens twice in {zone.key}: the clocks go back {step} then;"
+            f" pick a time before or after the repeated {'hour' if step == 'an hour' else 'time'}"
         )
-    return first, first.astimezone(UTC)
+    return first, at_utc
+
+
+def _naive_time(value: object) -> datetime:
+    """The naive wall-clock time an `at:` value names (YAML may hand over text, or a
+    datetime when the time has seconds); ValueError with a sentence otherwise."""
+    example = "write it as YYYY-MM-DD HH:MM, e.g. 2021-02-09 08:00"
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            raise ValueError(
+                f"{value.isoformat(sep=' ')} has a UTC offset: write the local time without one"
+                " (the campaign's timezone says where it is)"
+            )
+        return value
+    if isinstance(value, date):
+        raise ValueError(f"{value.isoformat()} has no time of day: {example}")
+    if value is None:
+        raise ValueError(f"'at' is empty: {example}")
+    if not isinstance(value, str):
+        raise ValueError(f"'at' should be a date and time, not {_describe(value)}: {example}")
+    text = value.strip()
+    match = _LOCAL_TIME.match(text)
+    if not match:
+        raise ValueError(f"'{text}' is not a date and time: {example}")
+    parts = {k: int(v) for k, v in match.groupdict(default="0").items()}
+    year, month, day = parts["y"], parts["mo"], parts["d"]
+    shown = f"{year:04d}-{month:02d}-{day:02d}"
+    if year < 1:
+        raise ValueError(f"{shown} is not a date: there is no year {year}")
+    if not 1 <= month <= 12:
+        raise ValueError(f"{shown} is not a date: there is no month {month}")
+    days = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= days:
+        raise ValueError(
+            f"{shown} is not a date: {calendar.month_name[month]} {year} has {days} days"
+        )
+    try:
+        return datetime(parts["y"], parts["mo"], parts["d"], parts["h"], parts["mi"], parts["s"])
+    except ValueError:
+        raise ValueError(f"'{text}' is not a time of day") from None
+
+
+def _span(delta: timedelta) -> str:
+    """'an hour', '30 minutes', 'a day': how far the clocks jump."""
+    minutes = int(delta.total_seconds() // 60)
+    if minutes == 60:
+        return "an hour"
+    if minutes == 24 * 60:
+        return "a day"
+    if minutes % 60 == 0:
+        return f"{minutes // 60} hours"
+    return f"{minutes} minutes"
 
 
 def parse_duration(text: str) -> timedelta:
@@ -215,49 +263,195 @@ def parse_duration(text: str) -> timedelta:
 
 # ---- schema errors as sentences -----------------------------------------------------------
 
+# pydantic's "this value has the wrong type" errors, and what each type is called in a sentence
+_EXPECTED = {
+    "string_type": "text",
+    "list_type": "a list",
+    "dict_type": "a mapping (key: value)",
+    "model_type": "a mapping (key: value)",
+    "model_attributes_type": "a mapping (key: value)",
+    "datetime_type": "a date and time",
+    "bool_type": "yes or no (true or false)",
+    "int_type": "a whole number",
+}
 
-def _where(data: Any, loc: Sequence[str | int]) -> str:
-    """'post 'launch'' for anything inside posts[i], else a dotted path."""
-    if len(loc) >= 2 and loc[0] == "posts" and isinstance(loc[1], int):
-        posts = data.get("posts") if isinstance(data, dict) else None
-        post = posts[loc[1]] if isinstance(posts, list) and loc[1] < len(posts) else None
-        post_id = post.get("id") if isinstance(post, dict) else None
-        name = f"post '{post_id}'" if isinstance(post_id, str) else f"post {loc[1] + 1}"
-        rest = ".".join(str(p) for p in loc[2:])
-        return f"{name}: {rest}" if rest else name
-    return ".".join(str(p) for p in loc) or "the campaign"
+
+def _describe(value: Any) -> str:
+    """A value as a sentence names it: 'the number 5', 'a list', 'the text 'x''."""
+    if isinstance(value, bool):
+        return f"the yes/no value {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:39] + "…"
+        return f"the text '{shown}'"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, date):
+        return f"the date {value}"
+    return f"a {type(value).__name__}"
 
 
-def _schema_message(data: Any, error: Any, spec_fields: dict[str, Any]) -> tuple[list, str]:
-    loc = [p for p in error["loc"] if not (isinstance(p, str) and p in _UNION_TAGS)]
+def _labels(data: Any, loc: Sequence[str | int]) -> list[str]:
+    """A location as the things a reader sees in the file: "post 'launch'", 'image 2',
+    "'alt'"; the last label names the value itself."""
+    labels: list[str] = []
+    node = data
+    parent_key: str | int | None = None
+    for index, part in enumerate(loc):
+        child = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            child = node[part]
+        if isinstance(part, int) and parent_key == "posts":
+            post_id = child.get("id") if isinstance(child, dict) else None
+            labels[-1:] = [f"post '{post_id}'" if isinstance(post_id, str) else f"post {part + 1}"]
+        elif isinstance(part, int) and parent_key == "thread":
+            labels[-1:] = [f"thread item {part + 1}"]
+        elif isinstance(part, int) and parent_key == "media":
+            labels[-1:] = [f"image {part + 1}"]
+        elif isinstance(part, int) and parent_key == "channels":
+            pass  # the value is named in the message
+        elif isinstance(part, int):
+            labels.append(f"item {part + 1}")
+        elif index == 2 and loc[0] == "accounts":
+            labels[-2:] = [f"{loc[1]} account '{part}'"]
+        else:
+            labels.append(f"'{part}'")
+        node, parent_key = child, part
+    return labels
+
+
+def _subject(data: Any, loc: Sequence[str | int]) -> tuple[str, str]:
+    """(where it is, what it is): ("post 'launch', image 2", "'alt'")."""
+    labels = _labels(data, loc)
+    if not labels:
+        return "", "the campaign"
+    return ", ".join(labels[:-1]), labels[-1]
+
+
+def _sentence(data: Any, loc: Sequence[str | int], predicate: str) -> str:
+    where, what = _subject(data, loc)
+    return f"{where}: {what} {predicate}" if where else f"{what} {predicate}"
+
+
+def _clean_loc(data: Any, error: Any) -> list[str | int]:
+    """pydantic's location with its own markers (union branches such as 'str' or
+    'ThreadPartSpec', '[key]') taken out: only keys and indexes that are in the file,
+    plus, for a missing key, the key's name."""
+    raw = list(error["loc"])
+    loc: list[str | int] = []
+    node = data
+    for index, part in enumerate(raw):
+        present = (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        )
+        if present:
+            loc.append(part)
+            node = node[part]
+        elif error["type"] == "missing" and index == len(raw) - 1:
+            loc.append(part)
+    return loc
+
+
+def _is_channel_place(loc: Sequence[str | int]) -> bool:
+    parents = [p for p in loc[:-1] if isinstance(p, str)]
+    return (
+        bool(parents)
+        and parents[-1] in ("channels", "overrides", "accounts")
+        and (parents[-1] != "accounts" or len(loc) == 2)
+    )
+
+
+def _schema_message(data: Any, loc: list[str | int], error: Any) -> tuple[list[str | int], str]:
     kind = error["type"]
+    value = error.get("input")
+    ctx = error.get("ctx") or {}
+    last = loc[-1] if loc else None
     if kind == "missing":
-        field_name = loc[-1]
-        return loc[:-1], f"{_where(data, loc[:-1])} has no '{field_name}', which is required"
+        parent = loc[:-1]
+        if last == "alt":
+            return parent, (
+                f"{_where_text(data, parent)} has no alt text: describe the image for people"
+                " who cannot see it (alt: ...)"
+            )
+        return parent, f"{_where_text(data, parent)} has no '{last}', which is required"
     if kind == "extra_forbidden":
-        key = str(loc[-1])
-        known = spec_fields.get(_model_for(loc[:-1]), [])
+        key = str(last)
+        known = _SPEC_FIELDS.get(_model_for(loc[:-1]), [])
         close = difflib.get_close_matches(key, known, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else f" (known keys: {', '.join(known)})"
-        return loc, f"unknown key '{key}' in {_where(data, loc[:-1])}{hint}"
+        return loc, f"unknown key '{key}' in {_where_text(data, loc[:-1])}{hint}"
+    if kind == "invalid_key":
+        return loc, f"the key {last!r} is not a word: write keys as words (in quotes: '{last}')"
     if kind == "string_pattern_mismatch":
-        if (loc and loc[-1] in ("x",)) or (len(loc) >= 2 and loc[-2] in ("channels", "overrides")):
+        prefix = f"{_where_text(data, loc[:-1])}: " if loc[:-1] else ""
+        if _is_channel_place(loc):
             return loc, (
-                f"{_where(data, loc)}: '{error.get('input')}' is not a channel herald"
-                f" publishes to ({', '.join(CHANNELS)})"
+                f"{prefix}'{value}' is not a channel herald publishes to ({', '.join(CHANNELS)})"
             )
+        noun = {"campaign": "campaign id", "id": "post id"}.get(str(last), "id")
         return loc, (
-            f"{_where(data, loc)}: '{error.get('input')}' is not a valid id"
-            " (use lowercase letters, digits, - and _)"
+            f"{prefix}'{value}' is not a valid {noun}: use lowercase letters, digits, - and _"
         )
-    if kind == "too_short" and loc == ["posts"]:
-        return loc, "the campaign has no posts"
+    if kind == "string_too_short":
+        return loc, _sentence(data, loc, "is empty")
+    if kind == "string_too_long":
+        limit = int(ctx.get("max_length", MAX_ALT_CHARS))
+        if last == "alt":
+            return loc, (
+                f"{_where_text(data, loc[:-1])}: the alt text is {len(str(value)):,} characters;"
+                f" X takes at most {limit:,}"
+            )
+        return loc, _sentence(data, loc, f"is {len(str(value)):,} characters (at most {limit:,})")
+    if kind == "too_short":
+        if loc == ["posts"]:
+            return loc, "the campaign has no posts"
+        return loc, _sentence(data, loc, "is empty")
+    if kind in _EXPECTED:
+        expected = _EXPECTED[kind]
+        if value is None:
+            return loc, _sentence(data, loc, f"is empty: it should be {expected}")
+        return loc, _sentence(data, loc, f"should be {expected}, not {_describe(value)}")
     message = str(error["msg"])
-    message = message[0].lower() + message[1:]
-    return loc, f"{_where(data, loc)}: {message}"
+    return loc, _sentence(data, loc, "is wrong: " + message[0].lower() + message[1:])
 
 
-_UNION_TAGS = frozenset({"str", "ThreadPartSpec", "datetime", "constrained-str", "function-after"})
+def _where_text(data: Any, loc: Sequence[str | int]) -> str:
+    """A location as a phrase: "post 'launch', image 2", or 'the campaign'."""
+    labels = _labels(data, loc)
+    return ", ".join(labels) if labels else "the campaign"
+
+
+def _schema_problems(doc: yamlsource.Document, errors: Sequence[Any]) -> list[Problem]:
+    """pydantic's errors as sentences at their lines. Where a value may take several
+    shapes (a thread item is text or a mapping), only the errors of the shape the author
+    evidently meant are kept; if no shape fits, one sentence lists them all."""
+    by_loc: dict[tuple[str | int, ...], list[Any]] = {}
+    for error in errors:
+        by_loc.setdefault(tuple(_clean_loc(doc.data, error)), []).append(error)
+    problems = []
+    for loc_key, group in by_loc.items():
+        loc = list(loc_key)
+        deeper = any(
+            len(other) > len(loc_key) and other[: len(loc_key)] == loc_key for other in by_loc
+        )
+        wrong_type = [e for e in group if e["type"] in _EXPECTED]
+        others = [e for e in group if e["type"] not in _EXPECTED]
+        if wrong_type and (deeper or others):
+            group = others
+        elif len(wrong_type) > 1:
+            expected = " or ".join(dict.fromkeys(_EXPECTED[e["type"]] for e in wrong_type))
+            value = wrong_type[0].get("input")
+            shown = "empty" if value is None else f"not {_describe(value)}"
+            message = _sentence(doc.data, loc, f"should be {expected}, {shown}")
+            problems.append(doc.problem(loc, message))
+            continue
+        for error in group:
+            where, message = _schema_message(doc.data, loc, error)
+            problems.append(doc.problem(where, message))
+    return problems
 
 
 def _model_for(loc: Sequence[Any]) -> str:
@@ -291,23 +485,28 @@ _SPEC_FIELDS = {
 def _check_media_file(
     doc: yamlsource.Document, loc: list[str | int], path: Path, shown: str
 ) -> list[Problem]:
+    shown = f"{_where_text(doc.data, loc[:-1])}: media file {shown}"
     try:
         size = path.stat().st_size
         with path.open("rb") as handle:
             head = handle.read(12)
     except FileNotFoundError:
-        return [doc.problem(loc, f"media file {shown} does not exist")]
+        return [doc.problem(loc, f"{shown} does not exist")]
     except OSError as error:
-        return [doc.problem(loc, f"media file {shown} cannot be read: {error.strerror}")]
+        return [doc.problem(loc, f"{shown} cannot be read: {error.strerror}")]
     if not (
         head.startswith(b"\x89PNG\r\n\x1a\n")
         or head.startswith(b"\xff\xd8\xff")
         or head[:6] in (b"GIF87a", b"GIF89a")
     ):
-        return [doc.problem(loc, f"media file {shown} is not a PNG, JPEG or GIF image")]
+        return [doc.problem(loc, f"{shown} is not a PNG, JPEG or GIF image")]
     if size > MAX_MEDIA_BYTES:
         return [
-            doc.problem(loc, f"media file {shown} is {size / 1048576:.1f} MB; X takes at most 5 MB")
+            doc.problem(
+                loc,
+                f"{shown} is {math.ceil(size * 10 / 1048576) / 10:.1f} MB;"
+                " X takes images of at most 5 MB",
+            )
         ]
     return []
 
@@ -327,12 +526,12 @@ def _media(
 
 
 def _load_release(doc: yamlsource.Document, ref: str, problems: list[Problem]) -> tuple[Any, Path]:
-    from herald.release import load_release
-
-    path = (doc.path.parent / ref).resolve()
+    path = doc.path.parent / ref  # as the author wrote it, so problems name it that way
     if not path.is_file():
         problems.append(doc.problem(["release"], f"the release {ref} does not exist"))
         return None, path
+    from herald.release import load_release
+
     try:
         release = load_release(path)
     except InputError as error:
@@ -357,10 +556,7 @@ def load_campaign(path: Path) -> LoadResult:
     try:
         spec = CampaignSpec.model_validate(doc.data)
     except ValidationError as error:
-        problems = []
-        for item in error.errors():
-            loc, message = _schema_message(doc.data, item, _SPEC_FIELDS)
-            problems.append(doc.problem(loc, message))
+        problems = _schema_problems(doc, error.errors())
         return LoadResult(path, None, _dedupe(problems))
     return _build(doc, spec)
 
@@ -385,9 +581,9 @@ def _build(doc: yamlsource.Document, spec: CampaignSpec) -> LoadResult:
     max_lateness = DEFAULT_MAX_LATENESS
     if spec.max_lateness is not None:
         try:
-            max_lateness = parse_duration(spec.max_lateness)
+            max_lateness = parse_duration(str(spec.max_lateness))
         except ValueError as error:
-            problems.append(doc.problem(["max_lateness"], str(error)))
+            problems.append(doc.problem(["max_lateness"], f"max_lateness: {error}"))
         if max_lateness <= timedelta(0) or max_lateness > timedelta(hours=24):
             problems.append(
                 doc.problem(["max_lateness"], "max_lateness must be between 1 second and 24 hours")
@@ -465,17 +661,23 @@ def _build(doc: yamlsource.Document, spec: CampaignSpec) -> LoadResult:
                 media=_media(doc, [*loc, "media"], post_spec.media, problems),
                 line=doc.line([*loc, "text"]),
                 overrides=dict(post_spec.overrides),
+                spots={
+                    "text": doc.text_start([*loc, "text"]),
+                    **{c: doc.text_start([*loc, "overrides", c]) for c in post_spec.overrides},
+                },
             )
         ]
         for n, follow in enumerate(post_spec.thread, start=2):
             part_loc: list[str | int] = [*loc, "thread", n - 2]
             media: tuple[Media, ...] = ()
             if isinstance(follow, str):
-                text = follow
+                text, text_loc = follow, part_loc
             else:
-                text = follow.text
+                text, text_loc = follow.text, [*part_loc, "text"]
                 media = _media(doc, [*part_loc, "media"], follow.media, problems)
-            parts.append(Part(f"{post_spec.id}.{n}", n, text, media, doc.line(part_loc)))
+            spots = {"text": doc.text_start(text_loc)}
+            line = doc.line(part_loc)
+            parts.append(Part(f"{post_spec.id}.{n}", n, text, media, line, spots=spots))
         if at_local is not None and at_utc is not None:
             posts.append(
                 Post(post_spec.id, at_local, at_utc, channels, tuple(parts), doc.line(loc))

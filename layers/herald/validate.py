@@ -21,6 +21,7 @@ from herald.problems import Problem, Severity
 from herald.render import RenderError
 
 LIMITS = {"x": textcount.X_LIMIT}
+NAMES = {"x": "X"}  # how people write each channel's name
 MAX_IMAGES = 4
 
 
@@ -64,7 +65,9 @@ class Report:
 
 
 def _problem(delivery: Delivery, message: str, line: int | None = None) -> Problem:
-    return Problem(delivery.campaign.name, line or delivery.part.line, message)
+    """A problem with a delivery, at the line of the template its channel publishes."""
+    where = line or delivery.part.line_for(delivery.key.channel)
+    return Problem(delivery.campaign.name, where, message)
 
 
 def _label(delivery: Delivery) -> str:
@@ -79,14 +82,12 @@ def _render_all(campaign: Campaign, problems: list[Problem]) -> list[Rendered]:
         try:
             text = delivery.render()
         except RenderError as error:
-            problems.append(
-                _problem(
-                    delivery, f"{_label(delivery)}: {error}", delivery.part.line + error.line_offset
-                )
-            )
+            line = delivery.part.line_for(delivery.key.channel, 1 + error.line_offset)
+            problems.append(_problem(delivery, f"{_label(delivery)}: {error}", line))
             continue
         channel = delivery.key.channel
         limit = LIMITS[channel]
+        name = NAMES.get(channel, channel)
         if not text:
             problems.append(_problem(delivery, f"{_label(delivery)} renders to empty text"))
             continue
@@ -95,20 +96,20 @@ def _render_all(campaign: Campaign, problems: list[Problem]) -> list[Rendered]:
             problems.append(
                 _problem(
                     delivery,
-                    f"{_label(delivery)} is {counted.weighted_length} characters on {channel}"
+                    f"{_label(delivery)} is {counted.weighted_length} characters on {name}"
                     f" (limit {limit})",
                 )
             )
         elif not counted.valid:
             problems.append(
-                _problem(delivery, f"{_label(delivery)} has characters {channel} does not accept")
+                _problem(delivery, f"{_label(delivery)} has characters {name} does not accept")
             )
         if len(delivery.part.media) > MAX_IMAGES:
             problems.append(
                 _problem(
                     delivery,
                     f"{_label(delivery)} has {len(delivery.part.media)} images;"
-                    f" {channel} takes at most {MAX_IMAGES}",
+                    f" {name} takes at most {MAX_IMAGES}",
                     delivery.part.media[MAX_IMAGES].line,
                 )
             )
@@ -141,11 +142,15 @@ def _cross_checks(rendered: list[Rendered], problems: list[Problem], now: dateti
         exact = (*account, item.text)
         if exact in by_text:
             first = by_text[exact].delivery
+            line = first.part.line_for(key.channel)
+            same_file = first.campaign.name == item.delivery.campaign.name
+            where = f"line {line}" if same_file else f"{first.campaign.name}:{line}"
             problems.append(
                 _problem(
                     item.delivery,
                     f"{_label(item.delivery)} has the same text as {_label(first)}"
-                    f" ({first.campaign.name}:{first.part.line}); {key.channel} refuses"
+                    f" ({where});"
+                    f" {NAMES.get(key.channel, key.channel)} refuses"
                     f" duplicates from one account",
                 )
             )
@@ -157,7 +162,7 @@ def _cross_checks(rendered: list[Rendered], problems: list[Problem], now: dateti
             problems.append(
                 Problem(
                     item.delivery.campaign.name,
-                    item.delivery.part.line,
+                    item.delivery.part.line_for(key.channel),
                     f"{_label(item.delivery)} differs from {_label(first)} only in a date:"
                     " is one of them a copy that was not finished?",
                     Severity.WARNING,

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from herald.commands.common import add_campaign_options, add_ledger_options
+from herald.commands.validate import iso_time
 
 
 def register(sub: Any) -> None:
@@ -17,17 +18,16 @@ def register(sub: Any) -> None:
     )
     add_ledger_options(parser)
     add_campaign_options(parser)
-    parser.add_argument("--now", help="audit as of this ISO time (default: now)")
+    parser.add_argument("--now", type=iso_time, help="audit as of this ISO time (default: now)")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from herald.commands.common import load_plan, now, open_ledger
     from herald.engine import Engine
-    from herald.timeutil import parse_utc
 
     plan = load_plan(args.campaigns)
-    moment = parse_utc(args.now) if args.now else now()
+    moment = args.now or now()
     findings = Engine(plan, open_ledger(args), {}).audit(moment)
     for finding in findings:
         d = finding.delivery

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from herald.commands.validate import now_from
+from herald.commands.validate import iso_time, now_from
 
 
 def register(sub: Any) -> None:
@@ -22,7 +22,7 @@ def register(sub: Any) -> None:
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     parser.add_argument("--json", action="store_true", help="print a JSON list instead")
     parser.add_argument("--html", type=Path, metavar="FILE", help="write a calendar page")
-    parser.add_argument("--now", help=argparse.SUPPRESS)
+    parser.add_argument("--now", type=iso_time, help=argparse.SUPPRESS)
     parser.set_defaults(run=run)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from herald.commands.common import add_campaign_options, add_ledger_options
+from herald.commands.validate import iso_time
 
 
 def register(sub: Any) -> None:
@@ -22,17 +23,18 @@ def register(sub: Any) -> None:
     add_campaign_options(parser)
     parser.add_argument("--campaign", action="append", metavar="ID", help="only this campaign")
     parser.add_argument("--html", type=Path, metavar="FILE", help="also write a status page")
-    parser.add_argument("--now", help="judge due/missed against this ISO time (default: now)")
+    parser.add_argument(
+        "--now", type=iso_time, help="judge due/missed against this ISO time (default: now)"
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from herald import html, status
     from herald.commands.common import load_plan, now, open_ledger
-    from herald.timeutil import parse_utc
 
     plan = load_plan(args.campaigns)
-    moment = parse_utc(args.now) if args.now else now()
+    moment = args.now or now()
     report = status.collect(plan, open_ledger(args), moment, args.campaign)
     print(html.status_text(report, colour=sys.stdout.isatty()))
     if args.html:

@@ -17,17 +17,32 @@ def register(sub: Any) -> None:
         " FILE:LINE: message on stderr; the exit code is 1 if any is an error.",
     )
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    parser.add_argument("--now", help="judge 'in the past' against this ISO time (default: now)")
+    parser.add_argument(
+        "--now",
+        type=iso_time,
+        help="judge 'in the past' against this ISO time (default: now)",
+    )
     parser.add_argument(
         "--quiet", "-q", action="store_true", help="print errors only, not warnings"
     )
     parser.set_defaults(run=run)
 
 
-def now_from(args: argparse.Namespace) -> datetime:
+def iso_time(text: str) -> datetime:
+    """An argparse type: an ISO 8601 time with a zone, e.g. 2021-02-09T08:00Z."""
     from herald.timeutil import parse_utc
 
-    return parse_utc(args.now) if getattr(args, "now", None) else datetime.now(UTC)
+    try:
+        return parse_utc(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time: write ISO 8601 with a zone, like 2021-02-09T08:00Z ({error})"
+        ) from None
+
+
+def now_from(args: argparse.Namespace) -> datetime:
+    moment: datetime | None = getattr(args, "now", None)
+    return moment if moment is not None else datetime.now(UTC)
 
 
 def run(args: argparse.Namespace) -> int:
