@@ -152,3 +152,17 @@ class Ledger(Protocol):
         ...
 
     def pauses(self) -> list[Pause]: ...
+
+
+def conflict(
+    key: DeliveryKey, action: str, expected: str, token: str | None, old: Record | None
+) -> LedgerConflict:
+    """The LedgerConflict for a lost conditional write, saying what the record really is."""
+    if old is None:
+        found = "there is no record of it"
+    else:
+        found = f"it is {old.state}"
+        held = old.state in (State.CLAIMED, State.ATTEMPTING)
+        if token is not None and held and old.claim_token != token:
+            found += " under another worker's claim"
+    return LedgerConflict(f"{key}: cannot {action}: {found} (expected {expected}).")

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from herald.ledger import DeliveryKey, LedgerConflict, Pause, Record, State
+from herald.ledger import DeliveryKey, Pause, Record, State, conflict
 from herald.timeutil import format_utc, parse_utc
 
 if TYPE_CHECKING:
@@ -377,7 +377,7 @@ class DynamoLedger:
                 return None
             old = cast("Mapping[str, Any] | None", error.response.get("Item"))
             action, expected, token = refusal
-            raise _conflict(key, action, expected, token, _record(old) if old else None) from None
+            raise conflict(key, action, expected, token, _record(old) if old else None) from None
         return _record(response["Attributes"])
 
     def _batch_get(self, keys: list[dict[str, AttributeValue]]) -> list[dict[str, Any]]:
@@ -431,19 +431,6 @@ def _default_client() -> DynamoDBClient:
         read_timeout=READ_TIMEOUT,
     )
     return boto3.client("dynamodb", config=config)
-
-
-def _conflict(
-    key: DeliveryKey, action: str, expected: str, token: str | None, old: Record | None
-) -> LedgerConflict:
-    if old is None:
-        found = "there is no record of it"
-    else:
-        found = f"it is {old.state}"
-        held = old.state in (State.CLAIMED, State.ATTEMPTING)
-        if token is not None and held and old.claim_token != token:
-            found += " under another worker's claim"
-    return LedgerConflict(f"{key}: cannot {action}: {found} (expected {expected}).")
 
 
 def _claimable_values(now: datetime) -> dict[str, AttributeValue]:

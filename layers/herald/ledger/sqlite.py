@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from herald.ledger import DeliveryKey, LedgerConflict, Pause, Record, State
+from herald.ledger import DeliveryKey, Pause, Record, State, conflict
 from herald.timeutil import format_utc, parse_utc
 
 # Bound parameters per SELECT ... IN (...) when reading many keys.
@@ -348,7 +348,7 @@ class SqliteLedger:
             row = _read(connection, key)
             if not allowed(row):
                 old = _record(row) if row is not None else None
-                raise _conflict(key, action, expected, token, old)
+                raise conflict(key, action, expected, token, old)
             return _write(connection, {**row, **change} if row else change)
 
     def _change(
@@ -403,19 +403,6 @@ def _identity(key: DeliveryKey) -> Row:
         "channel": key.channel,
         "account": key.account,
     }
-
-
-def _conflict(
-    key: DeliveryKey, action: str, expected: str, token: str | None, old: Record | None
-) -> LedgerConflict:
-    if old is None:
-        found = "there is no record of it"
-    else:
-        found = f"it is {old.state}"
-        held = old.state in (State.CLAIMED, State.ATTEMPTING)
-        if token is not None and held and old.claim_token != token:
-            found += " under another worker's claim"
-    return LedgerConflict(f"{key}: cannot {action}: {found} (expected {expected}).")
 
 
 def _optional_time(text: str | None) -> datetime | None:
