@@ -29,7 +29,7 @@ AUDIT_LOOKBACK = timedelta(hours=25)  # the audit looks a little further: what t
 LEASE = timedelta(minutes=3)  # longer than the function's timeout plus scheduling skew
 RECONCILE_EVERY = timedelta(minutes=5)  # how often an UNKNOWN is looked for on the account
 SAFETY_MARGIN_SECONDS = 15.0  # stop claiming work when less than this is left
-MAX_WORKERS = 8  # accounts published to at once
+MAX_WORKERS = 16  # accounts published to at once (each account in order)
 
 
 class Event(StrEnum):

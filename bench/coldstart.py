@@ -1,0 +1,293 @@
+"""Cold start: a fresh Python process imports the handler and runs one idle tick, against the
+floor `import boto3; boto3.client("dynamodb")`, interleaved, median of several runs each."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from bench.common import CAMPAIGNS, REPO_ROOT, Section, median
+
+BUILD = REPO_ROOT / ".aws-sam" / "build"
+TARGET_RATIO = 1.25
+IDLE_TIME = "2026-11-29T12:00:00Z"  # nothing due within the look-back window
+WATCHED = (
+    "boto3",
+    "botocore",
+    "aws_lambda_powertools",
+    "aws_xray_sdk",
+    "pydantic",
+    "pydantic_core",
+    "ruamel",
+    "jinja2",
+    "tweepy",
+    "requests",
+    "requests_oauthlib",
+    "urllib3",
+    "ftfy",
+    "herald.render",
+    "herald.release",
+    "herald.campaign",
+    "herald.yamlsource",
+)
+
+# Runs in the child. argv: mode, handler dir, layer dir ("" for none), warm-tick count.
+CHILD = r"""
+import time
+_start = time.perf_counter()
+import json, socket, sys
+mode, handler_dir, layer_dir, warm = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+counts = {"connect": 0, "getaddrinfo": 0}
+_connect, _getaddrinfo = socket.socket.connect, socket.getaddrinfo
+def connect(self, address):
+    counts["connect"] += 1
+    return _connect(self, address)
+def getaddrinfo(*args, **kwargs):
+    counts["getaddrinfo"] += 1
+    return _getaddrinfo(*args, **kwargs)
+socket.socket.connect = connect
+socket.getaddrinfo = getaddrinfo
+result = {}
+if mode == "floor":
+    import boto3
+    boto3.client("dynamodb", region_name="eu-west-2")
+    result["seconds"] = time.perf_counter() - _start
+else:
+    sys.path[:0] = [p for p in (handler_dir, layer_dir) if p]
+    class Context:
+        function_name = "herald-bench-publisher"
+        function_version = "$LATEST"
+        invoked_function_arn = "arn:aws:lambda:eu-west-2:000000000000:function:herald-bench"
+        memory_limit_in_mb = 512
+        aws_request_id = "bench"
+        log_group_name = "/aws/lambda/herald-bench"
+        log_stream_name = "bench"
+        def get_remaining_time_in_millis(self):
+            return 60000
+    import app
+    imported = time.perf_counter()
+    summary = app.lambda_handler({"scheduled_time": sys.argv[5]}, Context())
+    result["seconds"] = time.perf_counter() - _start
+    result["import_seconds"] = imported - _start
+    result["summary"] = summary
+    result["modules"] = sorted(sys.modules)
+    if warm:
+        times = []
+        for _ in range(warm):
+            began = time.perf_counter()
+            app.lambda_handler({"scheduled_time": sys.argv[5]}, Context())
+            times.append(time.perf_counter() - began)
+        times.sort()
+        result["warm_handler_seconds"] = times[len(times) // 2]
+result["network"] = counts
+print("BENCH-RESULT " + json.dumps(result), flush=True)
+"""
+
+
+def layout(build: Path = BUILD) -> tuple[Path, Path | None, str]:
+    """Where the handler and the layer are: the `sam build` output when it exists and imports
+    on this machine, else the source tree (with the virtual environment's packages)."""
+    handler = build / "PublisherFunction"
+    layer = build / "HeraldLayer" / "python"
+    if (handler / "app.py").exists() and layer.is_dir():
+        probe = subprocess.run(
+            [sys.executable, "-S", "-c", "import pydantic_core, herald.campaign, boto3"],
+            env={**_env(), "PYTHONPATH": os.pathsep.join([str(layer), _stdlib_boto3_path()])},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if probe.returncode == 0:
+            return handler, layer, "the `sam build` artifact (.aws-sam/build)"
+        reason = (probe.stderr.strip().splitlines() or ["import failed"])[-1]
+        return (
+            REPO_ROOT / "functions" / "publisher",
+            None,
+            f"the source tree: the built layer does not import on this machine ({reason})",
+        )
+    return (
+        REPO_ROOT / "functions" / "publisher",
+        None,
+        "the source tree: .aws-sam/build is absent (`sam build` failed or was not run)",
+    )
+
+
+def _stdlib_boto3_path() -> str:
+    """The site-packages holding boto3 (Lambda's runtime provides boto3 beside the layer)."""
+    import boto3
+
+    return str(Path(boto3.__file__).resolve().parent.parent)
+
+
+def _env(campaigns: Path = CAMPAIGNS) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TZ")}
+    return {
+        **keep,
+        "LEDGER_TABLE": "herald-bench-ledger",
+        "CREDENTIALS_SECRET": "herald-bench-secret",
+        "CAMPAIGNS_DIR": str(campaigns),
+        "AWS_REGION": "eu-west-2",
+        "AWS_DEFAULT_REGION": "eu-west-2",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "POWERTOOLS_SERVICE_NAME": "herald",
+        "POWERTOOLS_METRICS_NAMESPACE": "herald",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+
+
+def child(
+    mode: str,
+    handler: Path,
+    layer: Path | None,
+    warm: int = 0,
+    extra: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    env = _env()
+    if layer is not None:
+        env["PYTHONPATH"] = _stdlib_boto3_path()
+    completed = subprocess.run(
+        [
+            sys.executable,
+            *extra,
+            "-c",
+            CHILD,
+            mode,
+            str(handler),
+            str(layer or ""),
+            str(warm),
+            IDLE_TIME,
+        ],
+        env=env,
+        cwd=str(handler),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = [ln for ln in completed.stdout.splitlines() if ln.startswith("BENCH-RESULT ")]
+    if completed.returncode != 0 or not lines:
+        raise RuntimeError(f"cold-start child ({mode}) failed:\n{completed.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(lines[-1].removeprefix("BENCH-RESULT "))
+    result["stdout_bytes"] = (
+        sum(len(ln) + 1 for ln in completed.stdout.splitlines()) - len(lines[-1]) - 1
+    )
+    if extra:
+        result["stderr"] = completed.stderr
+    return result
+
+
+def import_times(stderr: str, top: int = 12) -> list[tuple[str, float]]:
+    """The slowest top-level imports from `python -X importtime` (cumulative, seconds)."""
+    found: dict[str, float] = {}
+    for line in stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        _, cumulative, name = (part.strip() for part in line.split("|", 2))
+        if not cumulative.isdigit() or name.startswith(" "):
+            continue
+        raw = line.split("|", 2)[2]
+        depth = len(raw) - len(raw.lstrip(" "))
+        if depth <= 1:
+            found[name] = found.get(name, 0.0) + int(cumulative) / 1e6
+    return sorted(found.items(), key=lambda kv: kv[1], reverse=True)[:top]
+
+
+def run(quick: bool = False) -> Section:
+    section = Section(
+        "coldstart",
+        "Cold start",
+        "A fresh Python process imports the publisher handler and runs one idle tick "
+        f"(event time {IDLE_TIME}, nothing due; LEDGER_TABLE and CREDENTIALS_SECRET dummy), "
+        'versus the floor `import boto3; boto3.client("dynamodb", region_name="eu-west-2")`, '
+        "interleaved in the same run. Times are measured inside each process from its first "
+        "line (interpreter start-up, the same for both, is excluded).",
+    )
+    handler, layer, where = layout()
+    runs = 1 if quick else 11
+    ticks: list[dict[str, Any]] = []
+    floors: list[dict[str, Any]] = []
+    for index in range(runs):
+        ticks.append(child("tick", handler, layer, warm=0 if quick or index else 200))
+        floors.append(child("floor", handler, layer))
+    tick_s = median([t["seconds"] for t in ticks])
+    import_s = median([t["import_seconds"] for t in ticks])
+    floor_s = median([f["seconds"] for f in floors])
+    ratio = tick_s / floor_s
+    connects = sum(t["network"]["connect"] + t["network"]["getaddrinfo"] for t in ticks)
+    modules = set(ticks[0]["modules"])
+    loaded = {name: _loaded(name, modules) for name in WATCHED}
+    section.data.update(
+        runs=runs,
+        ratio=ratio,
+        tick_seconds=tick_s,
+        floor_seconds=floor_s,
+        network_calls=connects,
+        modules=loaded,
+        module_count=len(modules),
+        summary=ticks[0]["summary"],
+        warm_handler_seconds=ticks[0].get("warm_handler_seconds"),
+        log_bytes_per_idle_tick=(ticks[1] if len(ticks) > 1 else ticks[0])["stdout_bytes"],
+        layout=where,
+    )
+    section.notes.append(f"Imported from {where}.")
+    section.add("runs (each, interleaved)", str(runs), "≥ 10", runs >= 10 if not quick else None)
+    section.add(
+        "import + idle tick ÷ floor (median)",
+        f"{ratio:.2f}×",
+        f"≤ {TARGET_RATIO}×",
+        ratio <= TARGET_RATIO,
+    )
+    section.add("of which import ÷ floor", f"{import_s / floor_s:.2f}×")
+    section.add("network calls in the idle tick (connect + DNS)", str(connects), "0", connects == 0)
+    section.add("modules in sys.modules after the tick", str(len(modules)))
+    if ticks[0].get("warm_handler_seconds") is not None:
+        section.add(
+            "warm idle handler call ÷ floor", f"{ticks[0]['warm_handler_seconds'] / floor_s:.4f}×"
+        )
+    heavy = ", ".join(name for name, present in loaded.items() if present) or "none"
+    absent = ", ".join(name for name, present in loaded.items() if not present) or "none"
+    section.tables.append(
+        f"Watched modules after the idle tick:\n\n- loaded: {heavy}\n- not loaded: {absent}"
+    )
+    if not quick:
+        profile = child("tick", handler, layer, extra=("-X", "importtime"))
+        slowest = import_times(profile["stderr"])
+        total = sum(s for _, s in slowest) or 1.0
+        section.data["import_times"] = slowest
+        lines = ["| top-level import | share of the slowest imports |", "| --- | ---: |"]
+        lines += [f"| `{name}` | {seconds / total:.0%} |" for name, seconds in slowest]
+        section.tables.append(
+            "Where the import time goes (`python -X importtime`, one extra run, cumulative "
+            "per top-level import, as shares):\n\n" + "\n".join(lines)
+        )
+    if ratio > TARGET_RATIO:
+        section.notes.append(_advice(loaded))
+    return section
+
+
+def _loaded(name: str, modules: set[str]) -> bool:
+    return name in modules or any(m.startswith(name + ".") for m in modules)
+
+
+def _advice(loaded: dict[str, bool]) -> str:
+    heavy = [
+        n for n in ("pydantic", "ruamel", "jinja2", "aws_lambda_powertools", "ftfy") if loaded[n]
+    ]
+    return (
+        "Missed because the idle tick's cold start does more than the floor: it loads "
+        f"{', '.join(heavy) or 'the herald modules'} to parse the campaign YAML into a plan "
+        "before the first tick. What would meet it: build the plan at `sam build` time into a "
+        "compact pre-compiled file (JSON or pickle of deliveries: key, due time, campaign's "
+        "max_lateness) that the Lambda loads with the standard library, and import "
+        "herald.campaign / pydantic / ruamel / Jinja only when a delivery is actually due "
+        "(to render it); keep Powertools' Tracer and Metrics imports out of module import "
+        "(create them on first use) — see the import-time table."
+    )
