@@ -68,9 +68,18 @@ def deliveries(campaign: Campaign) -> Iterator[Delivery]:
                     previous = part.id
 
 
-def _order(delivery: Delivery) -> tuple[datetime, str, str, str, int]:
+def _order(delivery: Delivery) -> tuple[datetime, str, str, str, str, int]:
+    """Due time, then campaign, channel and account, then post and part number: a thread's
+    parts stay in order (part 10 after part 9, not after part 1)."""
     key = delivery.key
-    return (delivery.at, key.campaign, key.channel + key.account, key.post, delivery.part.number)
+    return (
+        delivery.at,
+        key.campaign,
+        key.channel,
+        key.account,
+        delivery.post.id,
+        delivery.part.number,
+    )
 
 
 class Plan:

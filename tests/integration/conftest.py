@@ -1,0 +1,157 @@
+"""Helpers shared by the engine's integration tests: the DynamoDB ledger, campaigns written
+for a test, worker subprocesses, and questions asked of the ledger and the fake X API."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from herald.engine import Engine
+from herald.fake_x import TWEETS, FakeX
+from herald.ledger import DeliveryKey, Record, State
+from herald.ledger.dynamodb import DynamoLedger
+from herald.plan import Plan, load_plan_strict
+from herald.timeutil import format_utc
+from tests.fixtures.dynamodb_local import ACCESS_KEY, REGION, SECRET_KEY, make_client
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SID_CAMPAIGN = REPO_ROOT / "campaigns" / "safer-internet-day-2021.yaml"
+TICK_WORKER = Path(__file__).resolve().parent / "tick_worker.py"
+# The variable that hands the test secret to a worker subprocess (never its argv).
+SECRET_VARIABLE = "HERALD_TEST_X_SECRET"
+
+
+@pytest.fixture
+def ledger(ledger_table: str, dynamodb_client: DynamoDBClient) -> DynamoLedger:
+    """The DynamoDB ledger on this test's fresh table."""
+    return DynamoLedger(ledger_table, client=dynamodb_client)
+
+
+@pytest.fixture
+def sid_plan() -> Plan:
+    """The Safer Internet Day 2021 campaign, as the Lambda loads it."""
+    return load_plan_strict([SID_CAMPAIGN])
+
+
+def write_campaign(folder: Path, text: str, name: str = "campaign.yaml") -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def plan_of(folder: Path, text: str) -> Plan:
+    """A plan from a campaign written for the test."""
+    return load_plan_strict([write_campaign(folder, text)])
+
+
+def another_ledger(ledger: DynamoLedger, endpoint: str) -> DynamoLedger:
+    """A second worker's ledger: same table, its own client and connections."""
+    return DynamoLedger(ledger.table_name, client=make_client(endpoint))
+
+
+def record_of(ledger: DynamoLedger, key: DeliveryKey) -> Record | None:
+    return ledger.get_many([key]).get(key)
+
+
+def states(ledger: DynamoLedger, plan: Plan) -> dict[DeliveryKey, State | None]:
+    records = ledger.get_many([d.key for d in plan.deliveries])
+    return {d.key: (records[d.key].state if d.key in records else None) for d in plan.deliveries}
+
+
+def tweet_calls(fake: FakeX) -> int:
+    """Create-post requests the fake received, whatever it answered."""
+    return fake.counts.get(TWEETS, 0)
+
+
+def assert_published_once(fake: FakeX, plan: Plan, deliveries: Iterable[DeliveryKey]) -> None:
+    """Each delivery's text is on its account exactly once, and nothing else is."""
+    wanted = sorted(
+        (key.account, delivery.render())
+        for key in deliveries
+        if (delivery := plan.get(key)) is not None
+    )
+    assert sorted((p.account, p.text) for p in fake.posts) == wanted
+
+
+def assert_nothing_lost(engine: Engine, now: datetime, ledger: DynamoLedger) -> None:
+    """Every delivery past its deadline is SENT or SKIPPED, or the audit names it with the
+    FAILED, UNKNOWN or MISSED record that explains it."""
+    findings = {f.delivery.key: f for f in engine.audit(now)}
+    past = [d for d in engine.plan.deliveries if d.deadline < now]
+    records = ledger.get_many([d.key for d in past])
+    for delivery in past:
+        record = records.get(delivery.key)
+        if record is not None and record.is_final():
+            assert delivery.key not in findings
+        else:
+            assert delivery.key in findings, f"{delivery.key} lost without a record"
+            assert findings[delivery.key].event.value in ("Failed", "Unknown", "Missed")
+
+
+def worker_command(
+    mode: str,
+    *,
+    endpoint: str,
+    table: str,
+    x_url: str,
+    campaign: Path,
+    now: datetime,
+    extra: Sequence[str] = (),
+) -> list[str]:
+    return [
+        sys.executable,
+        str(TICK_WORKER),
+        mode,
+        "--endpoint",
+        endpoint,
+        "--table",
+        table,
+        "--x-url",
+        x_url,
+        "--campaign",
+        str(campaign),
+        "--now",
+        format_utc(now),
+        *extra,
+    ]
+
+
+def worker_env(secret: dict[str, Any], **variables: str) -> dict[str, str]:
+    """The environment of a worker subprocess: the secret by variable, dummy AWS keys."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("AWS_", "POWERTOOLS_"))
+    }
+    env.update(
+        {
+            SECRET_VARIABLE: json.dumps(secret),
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "PYTHONPATH": str(REPO_ROOT),
+        }
+    )
+    env.update(variables)
+    return env
+
+
+def run_worker(command: list[str], env: dict[str, str], timeout: float = 60) -> Any:
+    """Run a worker to the end; its JSON answer (the last line on stdout)."""
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])

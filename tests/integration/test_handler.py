@@ -1,0 +1,108 @@
+"""The Lambda handler over Safer Internet Day, in its own process as Lambda runs it: every
+logger at DEBUG, failures included, and no credential in anything it printed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from herald.fake_x import TWEETS, FakeX, FaultKind
+from herald.ledger import State
+from herald.ledger.dynamodb import DynamoLedger
+from herald.plan import Plan
+from herald.timeutil import format_utc
+from tests.integration.conftest import REPO_ROOT, states, worker_command, worker_env
+
+pytestmark = pytest.mark.integration
+
+END = datetime(2021, 2, 11, 0, 0, tzinfo=UTC)
+
+
+def tick_times(plan: Plan) -> list[str]:
+    """Each due minute and the ten after it (enough to reconcile), then the end of the run."""
+    moments = sorted(
+        {d.at + timedelta(minutes=m) for d in plan.deliveries for m in range(11)} | {END}
+    )
+    return [format_utc(moment) for moment in moments]
+
+
+def metric_total(value: float | list[float]) -> float:
+    """An EMF metric's value: one number, or a list of them when recorded more than once."""
+    return sum(value) if isinstance(value, list) else value
+
+
+def secret_values(secret: dict[str, Any]) -> list[str]:
+    return [value for keys in secret["x"].values() for value in keys.values()]
+
+
+def test_a_full_run_of_the_handler_logs_no_credentials(
+    sid_plan: Plan,
+    ledger: DynamoLedger,
+    dynamodb_local: str,
+    fake_x: FakeX,
+    x_credentials: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    # Given X refuses the first post's credentials (401) and fails the second (500)
+    fake_x.fail_next(TWEETS, FaultKind.UNAUTHORIZED)
+    fake_x.fail_next(TWEETS, FaultKind.SERVER_ERROR, status=500)
+    summaries_file = tmp_path / "summaries.json"
+    moments = tick_times(sid_plan)
+    command = worker_command(
+        "handler",
+        endpoint=dynamodb_local,
+        table=ledger.table_name,
+        x_url=fake_x.url,
+        campaign=REPO_ROOT / "campaigns",
+        now=END,
+        extra=[
+            "--campaigns-dir",
+            str(REPO_ROOT / "campaigns"),
+            "--summaries",
+            str(summaries_file),
+            "--at",
+            *moments,
+        ],
+    )
+    # When the handler runs every tick of the day, with every logger at DEBUG
+    done = subprocess.run(
+        command, env=worker_env(x_credentials), capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-5000:]
+    output = done.stdout + done.stderr
+    # Then the run was logged in full: JSON lines from Powertools, DEBUG from the HTTP stack
+    assert '"message":"tick"' in done.stdout.replace(" ", "")
+    assert '"POST /2/tweets HTTP/1.1" 201' in done.stderr
+    assert '"POST /2/tweets HTTP/1.1" 401' in done.stderr
+    assert '"POST /2/tweets HTTP/1.1" 500' in done.stderr
+    # And not one credential value appears anywhere in it
+    for value in secret_values(x_credentials):
+        assert value not in output
+    # And the handler returned a summary for each tick
+    summaries = json.loads(summaries_file.read_text(encoding="utf-8"))
+    assert [s["now"] for s in summaries] == moments
+    assert all({"now", "examined", "out_of_time"} <= set(s) for s in summaries)
+    assert sum(s.get("Published", 0) for s in summaries) == 11
+    assert sum(s.get("Failed", 0) for s in summaries) >= 1
+    assert sum(s.get("Unknown", 0) for s in summaries) >= 1
+    # And the metrics (EMF on stdout) count what was published
+    emf = [json.loads(line) for line in done.stdout.splitlines() if '"_aws"' in line]
+    metric_names = {
+        m["Name"]
+        for doc in emf
+        for directive in doc["_aws"]["CloudWatchMetrics"]
+        for m in directive["Metrics"]
+    }
+    assert {"Published", "Failed", "Unknown"} <= metric_names
+    assert sum(metric_total(doc.get("Published", 0)) for doc in emf) == 11
+    # And the ledger holds the two failures: FAILED (401) and UNKNOWN (500)
+    by_state = states(ledger, sid_plan)
+    assert list(by_state.values()).count(State.SENT) == 11
+    failed = ledger.get_many([k for k, s in by_state.items() if s is not State.SENT])
+    assert sorted(r.state for r in failed.values()) == [State.FAILED, State.UNKNOWN]
+    assert len(fake_x.posts_by("hertspolice")) == 11

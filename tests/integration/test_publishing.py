@@ -1,0 +1,146 @@
+"""A whole campaign through the engine: DynamoDB Local, and the fake X API over real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from herald import simulate
+from herald.channels.x import XChannel
+from herald.engine import Engine, Event
+from herald.fake_x import FakeX
+from herald.ledger import State
+from herald.ledger.dynamodb import DynamoLedger
+from herald.plan import Plan
+from tests.integration.conftest import assert_published_once, plan_of, tweet_calls
+
+pytestmark = pytest.mark.integration
+
+START = datetime(2021, 2, 8, 0, 0, tzinfo=UTC)
+END = datetime(2021, 2, 11, 0, 0, tzinfo=UTC)
+
+
+def test_safer_internet_day_publishes_every_delivery_once(
+    sid_plan: Plan,
+    ledger: DynamoLedger,
+    fake_x: FakeX,
+    make_x_channel: Callable[..., XChannel],
+) -> None:
+    # Given the Safer Internet Day campaign, the DynamoDB ledger and X
+    channel = make_x_channel()
+    timeline = simulate.Timeline()
+    # When every minute from 8 to 11 February ticks
+    summaries = simulate.run(sid_plan, ledger, {"x": channel}, START, END, observer=timeline)
+    # Then all 4,321 ticks ran, and each of the 13 deliveries was published once, on time
+    assert len(summaries) == 4321
+    assert len(sid_plan) == 13
+    assert [r.event for r in timeline.results] == [Event.PUBLISHED] * 13
+    assert all(r.lateness == 0 for r in timeline.results)
+    assert tweet_calls(fake_x) == 13
+    assert_published_once(fake_x, sid_plan, [d.key for d in sid_plan.deliveries])
+    # And each thread part replies to the part before it, in order
+    by_text = {p.text: p for p in fake_x.posts}
+    for delivery in sid_plan.deliveries:
+        post = by_text[delivery.render()]
+        if delivery.parent_key is None:
+            assert post.reply_to is None
+        else:
+            parent = sid_plan.get(delivery.parent_key)
+            assert parent is not None
+            assert post.reply_to == by_text[parent.render()].id
+            assert by_text[parent.render()].created_at <= post.created_at
+    # And the launch image went up with its alt text
+    launch = next(d for d in sid_plan.deliveries if d.key.post == "launch")
+    [image] = by_text[launch.render()].media
+    assert image.alt == launch.part.media[0].alt
+    assert image.content_type == "image/png"
+    # And every record is SENT with X's id and URL
+    records = ledger.records("safer-internet-day-2021")
+    assert len(records) == 13
+    for record in records:
+        recorded = sid_plan.get(record.key)
+        assert recorded is not None
+        post = by_text[recorded.render()]
+        assert record.state is State.SENT
+        assert record.remote_id == post.id
+        assert record.remote_url == f"https://x.com/HertsPolice/status/{post.id}"
+        assert record.attempts == 1
+    # And the audit finds nothing missing
+    assert Engine(sid_plan, ledger, {"x": channel}).audit(END) == []
+
+
+def test_after_a_two_hour_outage_only_what_is_still_in_time_goes_out(
+    sid_plan: Plan,
+    ledger: DynamoLedger,
+    fake_x: FakeX,
+    make_x_channel: Callable[..., XChannel],
+) -> None:
+    # Given no tick ran from 10:00 to 12:10 on 9 February
+    engine = Engine(sid_plan, ledger, {"x": make_x_channel()}, simulate.Timeline())
+    outage = (datetime(2021, 2, 9, 10, 0, tzinfo=UTC), datetime(2021, 2, 9, 12, 10, tzinfo=UTC))
+    timeline = engine.observer
+    assert isinstance(timeline, simulate.Timeline)
+    # When the ticks before and after it run
+    for minute in simulate.minutes(START, END):
+        if not outage[0] <= minute < outage[1]:
+            engine.tick(minute)
+    # Then the 12:00 thread went out at 12:10, inside its 15 minutes, in order
+    events = {r.key.post: r for r in timeline.results}
+    report = [d.key.post for d in sid_plan.deliveries if d.key.post.startswith("how-to-report")]
+    assert len(report) == 5
+    for post in report:
+        assert events[post].event is Event.PUBLISHED
+        assert events[post].at == outage[1]
+        assert events[post].lateness == 600
+    # And the 10:00 thread is SKIPPED (late), with the reason, and never published
+    advice = [d for d in sid_plan.deliveries if d.key.post.startswith("cost-advice")]
+    assert len(advice) == 3
+    records = ledger.get_many([d.key for d in advice])
+    for delivery in advice:
+        assert events[delivery.key.post].event is Event.SKIPPED_LATE
+        assert records[delivery.key].state is State.SKIPPED
+        assert "late" in (records[delivery.key].reason or "")
+    advice_texts = {d.render() for d in advice}
+    assert not advice_texts & {p.text for p in fake_x.posts}
+    # And everything else went out once, and the audit is empty
+    published = [d.key for d in sid_plan.deliveries if d not in advice]
+    assert_published_once(fake_x, sid_plan, published)
+    assert tweet_calls(fake_x) == 10
+    assert engine.audit(END) == []
+
+
+LONG_THREAD = """\
+campaign: long-thread
+title: Long thread
+timezone: Europe/London
+accounts:
+  x:
+    hertspolice: {handle: HertsPolice}
+posts:
+  - id: advice
+    at: 2021-02-09 08:00
+    text: "Online safety advice, part 1"
+    thread: [PARTS]
+""".replace("PARTS", ", ".join(f'"Online safety advice, part {n}"' for n in range(2, 12)))
+
+
+def test_a_thread_of_eleven_parts_goes_out_in_order_in_one_tick(
+    tmp_path: Path,
+    ledger: DynamoLedger,
+    fake_x: FakeX,
+    make_x_channel: Callable[..., XChannel],
+) -> None:
+    # Given a thread of eleven parts due at 08:00
+    plan = plan_of(tmp_path, LONG_THREAD)
+    engine = Engine(plan, ledger, {"x": make_x_channel()})
+    # When 08:00 ticks
+    summary = engine.tick(datetime(2021, 2, 9, 8, 0, tzinfo=UTC))
+    # Then every part went out in that tick, in order, none held back for its parent
+    assert [r.detail for r in summary.results if r.event is Event.DEFERRED] == []
+    assert summary.counts["Published"] == 11
+    assert [p.text for p in fake_x.posts] == [
+        f"Online safety advice, part {n}" for n in range(1, 12)
+    ]
