@@ -61,8 +61,11 @@ test: $(STAMP) npm $(CHROMIUM) ## everything: lint, types, campaigns, unit, inte
 unit: $(STAMP) ## unit tests only (network blocked)
 	$(BIN)/python -m pytest tests/unit
 
-integration: $(STAMP) ## integration tests (DynamoDB Local, fake X API)
+integration: $(STAMP) npm ## integration tests (DynamoDB Local, fake X API)
 	$(BIN)/python -m pytest tests/integration
+
+packaged: $(STAMP) npm ## sam build, then run the built function as Lambda would
+	$(BIN)/python -m pytest tests/packaged
 
 build: $(STAMP) ## sam validate --lint, then sam build (python3.13 on PATH)
 	$(BIN)/sam validate --lint

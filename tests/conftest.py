@@ -5,4 +5,5 @@ from __future__ import annotations
 pytest_plugins = [
     "tests.fixtures.dynamodb_local",
     "tests.fixtures.fake_x",
+    "tests.fixtures.fake_secrets",
 ]

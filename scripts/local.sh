@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# make local: everything the publisher needs, on this machine, for `sam local invoke` and for
+# running herald against local services. Until Ctrl-C:
+#   - DynamoDB Local on 127.0.0.1:8000, with the ledger table built from template.yaml,
+#   - the fake X API on 127.0.0.1:8787, accepting the dummy keys in scripts/local-credentials.json,
+#   - the fake Secrets Manager on 127.0.0.1:4566, holding those keys as the credentials secret.
+# Names and ports come from env.json, the file `sam local invoke --env-vars` reads, so the
+# function and these services agree. Nothing here reaches AWS or X.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python=.venv/bin/python
+credentials=scripts/local-credentials.json
+[[ -x $python ]] || { echo "local.sh: $python is missing; run 'make venv' first" >&2; exit 1; }
+
+# LEDGER_TABLE, CREDENTIALS_SECRET and the three ports, from env.json.
+eval "$("$python" - <<'PY'
+import json
+import shlex
+from urllib.parse import urlsplit
+
+env = json.load(open("env.json", encoding="utf-8"))["PublisherFunction"]
+values = {
+    "table": env["LEDGER_TABLE"],
+    "secret": env["CREDENTIALS_SECRET"],
+    "dynamodb_port": urlsplit(env["AWS_ENDPOINT_URL_DYNAMODB"]).port,
+    "secrets_port": urlsplit(env["AWS_ENDPOINT_URL_SECRETS_MANAGER"]).port,
+    "x_port": urlsplit(env["X_API_BASE_URL"]).port,
+}
+for name, value in values.items():
+    print(f"{name}={shlex.quote(str(value))}")
+PY
+)"
+
+answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+for port in "$dynamodb_port" "$x_port" "$secrets_port"; do
+  if answers "$port"; then
+    echo "local.sh: something already listens on 127.0.0.1:$port (an earlier make local?)" >&2
+    exit 1
+  fi
+done
+
+logs=$(mktemp -d -t herald-local.XXXXXX)
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo
+  echo "stopping the local services..."
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$logs"
+}
+trap stop EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+"$python" scripts/dynamodb_local.py --port "$dynamodb_port" --table "$table" \
+  >"$logs/dynamodb.log" 2>&1 &
+pids+=($!)
+"$python" -m herald.fake_x --port "$x_port" --credentials "$credentials" &
+pids+=($!)
+"$python" -m herald.fake_secrets --port "$secrets_port" --secret "$secret=$credentials" &
+pids+=($!)
+
+# DynamoDB Local prints its export line once the table exists.
+for _ in $(seq 600); do
+  grep -q '^export AWS_ENDPOINT_URL_DYNAMODB=' "$logs/dynamodb.log" && break
+  kill -0 "${pids[0]}" 2>/dev/null || { cat "$logs/dynamodb.log" >&2; exit 1; }
+  sleep 0.1
+done
+grep -v '^export ' "$logs/dynamodb.log"
+for port in "$x_port" "$secrets_port"; do
+  for _ in $(seq 100); do answers "$port" && break; sleep 0.1; done
+  answers "$port" || { echo "local.sh: nothing answers on 127.0.0.1:$port" >&2; exit 1; }
+done
+
+cat <<TEXT
+
+Local services are up (Ctrl-C stops them all).
+
+For herald, boto3 or the AWS CLI in this shell:
+
+  export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$dynamodb_port
+  export AWS_ENDPOINT_URL_SECRETS_MANAGER=http://127.0.0.1:$secrets_port
+  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+  export AWS_DEFAULT_REGION=eu-west-2 AWS_REGION=eu-west-2
+  export LEDGER_TABLE=$table
+  export CREDENTIALS_SECRET=$secret
+  export X_API_BASE_URL=http://127.0.0.1:$x_port
+
+For the function in the Lambda container (needs Docker; env.json names these services):
+
+  sam build && sam local invoke PublisherFunction -e events/scheduler.json --env-vars env.json \
+    --docker-network host --add-host host.docker.internal:127.0.0.1
+
+What the fake X received: curl -s http://127.0.0.1:$x_port/__control/posts
+TEXT
+
+# Stay up until Ctrl-C, or until one of the services dies.
+wait -n "${pids[@]}"
+echo "local.sh: a local service stopped on its own" >&2
+exit 1
