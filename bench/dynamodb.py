@@ -3,26 +3,12 @@ created from template.yaml's LedgerTable."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from types import ModuleType
 from typing import Any
 
-from bench.common import REPO_ROOT
-
-
-def launcher() -> ModuleType:
-    name = "herald_scripts_dynamodb_local"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "scripts/dynamodb_local.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+from tests.fixtures.dynamodb_local import TEMPLATE, launcher
 
 
 @contextmanager
@@ -43,5 +29,5 @@ def dynamodb_table() -> Iterator[tuple[Any, str]]:
             config=Config(retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=32),
         )
         table = f"herald-bench-{uuid.uuid4().hex[:8]}"
-        create_table(client, table, table_definition_from_template(REPO_ROOT / "template.yaml"))
+        create_table(client, table, table_definition_from_template(TEMPLATE))
         yield client, table

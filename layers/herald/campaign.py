@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from herald import yamlsource
-from herald.problems import InputError, Problem, Severity
+from herald.problems import InputError, Problem
 
 if TYPE_CHECKING:
     from herald.release import Release
@@ -729,7 +729,3 @@ def load_campaigns(paths: Sequence[Path]) -> list[LoadResult]:
         else:
             seen[campaign.id] = campaign
     return results
-
-
-def warning(doc: yamlsource.Document, loc: list[str | int], message: str) -> Problem:
-    return Problem(doc.name, doc.line(loc), message, Severity.WARNING)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -414,7 +414,3 @@ def _finding(delivery: Delivery, record: Record | None) -> Finding:
 
 def _hm(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%MZ")
-
-
-def keys(deliveries: Iterable[Delivery]) -> list[DeliveryKey]:
-    return [d.key for d in deliveries]

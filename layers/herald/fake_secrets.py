@@ -33,6 +33,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from herald.loopback import LoopbackService
+
 GET_SECRET_VALUE = "secretsmanager.GetSecretValue"
 ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "eu-west-2"
@@ -83,12 +85,16 @@ def _error(kind: str, message: str) -> tuple[int, dict[str, Any]]:
     return 400, {"__type": kind, "message": message}
 
 
-class FakeSecrets:
+class FakeSecrets(LoopbackService):
     """The fake Secrets Manager. `secrets` maps a secret's name to its SecretString.
 
     Start it with `start()` or `with FakeSecrets(...) as fake:`; `url` is its endpoint.
     A secret is found by its name or by the ARN this fake reports for it.
     """
+
+    server_class = _Server
+    handler_class = _Handler
+    thread_name = "fake-secrets"
 
     def __init__(
         self,
@@ -99,57 +105,17 @@ class FakeSecrets:
         region: str = DEFAULT_REGION,
         verbose: bool = False,
     ) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(host, port)
         self.region = region
         self.verbose = verbose
         self._lock = threading.Lock()
         self._secrets: dict[str, str] = {}
         self._created = datetime.now(UTC).timestamp()
         self._calls = 0
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         for name, value in (secrets or {}).items():
             self.put(name, value)
 
-    # -- life cycle --
-
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the fake Secrets Manager is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> FakeSecrets:
-        if self._server is not None:
-            return self
-        self._server = _Server((self.host, self.port), _Handler)
-        self._server.fake = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-secrets",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def __enter__(self) -> FakeSecrets:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    # -- life cycle: herald.loopback.LoopbackService --
 
     # -- secrets --
 

@@ -41,6 +41,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from herald.loopback import LoopbackService
+
 TWEETS = "POST /2/tweets"
 MEDIA_UPLOAD = "POST /2/media/upload"
 MEDIA_METADATA = "POST /2/media/metadata"
@@ -248,7 +250,7 @@ class _Handler(BaseHTTPRequestHandler):
             sys.stderr.write(f"fake X: {format % args}\n")
 
 
-class FakeX:
+class FakeX(LoopbackService):
     """The fake X API. Start it with `start()` or `with FakeX(...) as fake:`; `url` is its base.
 
     `secret` is in the Secrets Manager secret's shape (`{"x": {account: {four keys}}}`);
@@ -256,6 +258,10 @@ class FakeX:
     `render_like_x` makes listed posts read as X returns them (links shortened to t.co,
     `&`, `<`, `>` escaped, a media link appended), to exercise reconciliation.
     """
+
+    server_class = _Server
+    handler_class = _Handler
+    thread_name = "fake-x"
 
     def __init__(
         self,
@@ -270,8 +276,7 @@ class FakeX:
         clock: Callable[[], datetime] | None = None,
         verbose: bool = False,
     ) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(host, port)
         self.render_like_x = render_like_x
         self.max_hang = max_hang
         self.verbose = verbose
@@ -281,8 +286,6 @@ class FakeX:
         self._user_ids = itertools.count(2_000_000_001)
         self._accounts: dict[str, _Account] = {}
         self._wake = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self._reset_state()
         self._latency = latency
         for name, keys in ((secret or {}).get("x") or {}).items():
@@ -291,46 +294,10 @@ class FakeX:
                 name, keys, handle=settings.get("handle"), user_id=settings.get("user_id")
             )
 
-    # -- life cycle --
+    # -- life cycle: herald.loopback.LoopbackService --
 
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the fake X API is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> FakeX:
-        if self._server is not None:
-            return self
-        self._server = _Server((self.host, self.port), _Handler)
-        self._server.fake = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-x",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving, wake any hung handler, and wait for every handler thread."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        self._wake.set()
-        server.shutdown()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def __enter__(self) -> FakeX:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def _before_shutdown(self) -> None:
+        self._wake.set()  # a hung handler returns at once, so stop() can join it
 
     # -- accounts --
 

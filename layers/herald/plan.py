@@ -6,7 +6,7 @@ asks `due(since, now)` and gets the slice by binary search, O(log n + k).
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -110,9 +110,6 @@ class Plan:
     def next_after(self, moment: datetime) -> Delivery | None:
         index = bisect_right(self._times, moment)
         return self.deliveries[index] if index < len(self.deliveries) else None
-
-    def first_at_or_after(self, moment: datetime) -> int:
-        return bisect_left(self._times, moment)
 
     def get(self, key: DeliveryKey) -> Delivery | None:
         return self._by_key.get(key)

@@ -22,14 +22,10 @@ from herald.fake_x import (
     FakeX,
     FaultKind,
 )
-from tests.fixtures.fake_x import X_SECRET
+from tests.fixtures.fake_x import PNG, X_SECRET
 
 pytestmark = pytest.mark.integration
 
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c63f8cfc0f01f0005000201e5270ddb0000000049454e44ae426082"
-)
 
 MakeChannel = Callable[..., XChannel]
 
