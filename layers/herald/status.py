@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from herald.ledger import DeliveryKey, Ledger, Pause, Record, State
+from herald.ledger import ALL_CAMPAIGNS, DeliveryKey, Ledger, Pause, Record, State
 from herald.plan import Delivery, Plan
 
 
@@ -63,12 +63,23 @@ class Report:
         return sum(1 for r in self.rows if r.view is view)
 
 
-def classify(delivery: Delivery, record: Record | None, now: datetime) -> tuple[View, str]:
+def classify(
+    delivery: Delivery, record: Record | None, now: datetime, pause: Pause | None = None
+) -> tuple[View, str]:
+    """How a person should read a delivery's state; `pause` is the pause that covers its
+    campaign, if any (a held post is neither due to go out nor missed)."""
     if record is None:
         if delivery.at > now:
             return View.SCHEDULED, ""
         if delivery.deadline >= now:
+            if pause is not None:
+                return View.DUE, (
+                    f"held by the pause ({pause.reason}): goes out if resumed by"
+                    f" {delivery.deadline:%H:%MZ}"
+                )
             return View.DUE, "due; the next tick publishes it"
+        # Even while paused: a running publisher records a held post SKIPPED (paused) at
+        # its deadline, so no record at all means the publisher did not run.
         return View.MISSED, "past its deadline with no record"
     reason = record.reason or ""
     match record.state:
@@ -97,11 +108,14 @@ def collect(
     for campaign in sorted(chosen):
         for record in ledger.records(campaign):
             records[record.key] = record
+    pauses = ledger.pauses()
+    by_scope = {p.scope: p for p in pauses}
     rows = []
     for delivery in plan.deliveries:
         if delivery.key.campaign not in chosen:
             continue
         found = records.get(delivery.key)
-        view, detail = classify(delivery, found, now)
+        pause = by_scope.get(delivery.key.campaign) or by_scope.get(ALL_CAMPAIGNS)
+        view, detail = classify(delivery, found, now, pause)
         rows.append(Row(delivery, found, view, detail))
-    return Report(now, ledger.pauses(), rows)
+    return Report(now, pauses, rows)
