@@ -1,7 +1,9 @@
 """The publisher Lambda: one tick per EventBridge Scheduler invocation.
 
 Thin on purpose: Powertools decorators, the event's scheduled time, one call into the
-engine (herald.runtime), a summary back.
+engine (herald.runtime), a summary back. Tracing (Powertools Tracer, which loads the X-Ray
+SDK and patches boto3 and requests) starts inside herald.runtime on the first tick that has
+work, so an idle cold start never pays for it.
 """
 
 from __future__ import annotations
@@ -9,16 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from herald import runtime
-from herald.observability import PowertoolsObserver, logger, metrics, tracer
+from herald.observability import PowertoolsObserver, logger, metrics
 
 log = logger()
 metric = metrics()
-trace = tracer()
 observer = PowertoolsObserver()
 
 
 @log.inject_lambda_context(log_event=False)
-@trace.capture_lambda_handler
 @metric.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     now = runtime.scheduled_time(event)

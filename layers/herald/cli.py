@@ -14,6 +14,7 @@ COMMANDS = (
     "draft",
     "validate",
     "preview",
+    "compile",
     "simulate",
     "status",
     "pause",

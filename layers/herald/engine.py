@@ -22,7 +22,7 @@ from typing import Protocol
 
 from herald.channels import Channel, Outcome, OutcomeKind
 from herald.ledger import ALL_CAMPAIGNS, DeliveryKey, Ledger, LedgerConflict, Pause, Record, State
-from herald.plan import Delivery, Plan
+from herald.schedule import Due, Schedule
 
 LOOKBACK = timedelta(hours=24)  # how far back a tick looks for deliveries without an outcome
 AUDIT_LOOKBACK = timedelta(hours=25)  # the audit looks a little further: what the tick missed
@@ -93,7 +93,7 @@ class Engine:
 
     def __init__(
         self,
-        plan: Plan,
+        plan: Schedule,
         ledger: Ledger,
         channels: dict[str, Channel],
         observer: Observer | None = None,
@@ -116,9 +116,22 @@ class Engine:
 
     # ---- the tick ----------------------------------------------------------------------
 
+    def _pending(self, start: datetime, now: datetime) -> list[Due]:
+        """Deliveries due in (start, now] not known to be final."""
+        return [d for d in self.plan.between(start, now) if d.key not in self._final]
+
+    def has_work(self, now: datetime) -> bool:
+        """Whether a tick at `now` would touch the ledger (so the caller can set up tracing
+        only then). False for an idle tick: nothing pending, no audit with anything to read."""
+        if self._pending(now - LOOKBACK, now):
+            return True
+        if not self._audit_due(now):
+            return False
+        return any(d.deadline < now for d in self._pending(now - AUDIT_LOOKBACK, now))
+
     def tick(self, now: datetime, remaining: Callable[[], float] | None = None) -> Summary:
         summary = Summary(now)
-        window = [d for d in self.plan.between(now - LOOKBACK, now) if d.key not in self._final]
+        window = self._pending(now - LOOKBACK, now)
         if window:
             self._process(window, now, remaining, summary)
         if self._audit_due(now):
@@ -127,7 +140,7 @@ class Engine:
 
     def _process(
         self,
-        window: list[Delivery],
+        window: list[Due],
         now: datetime,
         remaining: Callable[[], float] | None,
         summary: Summary,
@@ -136,7 +149,7 @@ class Engine:
         records = self.ledger.get_many([d.key for d in window])
         pauses = {p.scope: p for p in self.ledger.pauses()}
 
-        ready: list[Delivery] = []
+        ready: list[Due] = []
         for delivery in window:
             record = records.get(delivery.key)
             if record is not None and record.is_final():
@@ -144,7 +157,7 @@ class Engine:
                 continue
             self._triage(delivery, record, now, pauses, ready, summary)
 
-        by_account: dict[tuple[str, str], list[Delivery]] = {}
+        by_account: dict[tuple[str, str], list[Due]] = {}
         for delivery in ready:
             by_account.setdefault((delivery.key.channel, delivery.key.account), []).append(delivery)
         if not by_account:
@@ -166,11 +179,11 @@ class Engine:
 
     def _triage(
         self,
-        delivery: Delivery,
+        delivery: Due,
         record: Record | None,
         now: datetime,
         pauses: dict[str, Pause],
-        ready: list[Delivery],
+        ready: list[Due],
         summary: Summary,
     ) -> None:
         key = delivery.key
@@ -208,7 +221,7 @@ class Engine:
 
     def _publish_queue(
         self,
-        queue: Sequence[Delivery],
+        queue: Sequence[Due],
         now: datetime,
         remaining: Callable[[], float] | None,
         sent_ids: dict[DeliveryKey, str],
@@ -242,7 +255,7 @@ class Engine:
         return None
 
     def _publish(
-        self, delivery: Delivery, now: datetime, reply_to: str | None, summary: Summary
+        self, delivery: Due, now: datetime, reply_to: str | None, summary: Summary
     ) -> str | None:
         key = delivery.key
         token = uuid.uuid4().hex
@@ -280,7 +293,7 @@ class Engine:
             return outcome.remote_id if outcome.kind is OutcomeKind.SENT else None
 
     def _record(
-        self, delivery: Delivery, token: str, now: datetime, outcome: Outcome, summary: Summary
+        self, delivery: Due, token: str, now: datetime, outcome: Outcome, summary: Summary
     ) -> str | None:
         key = delivery.key
         match outcome.kind:
@@ -309,7 +322,7 @@ class Engine:
 
     def _reconcile(
         self,
-        delivery: Delivery,
+        delivery: Due,
         record: Record,
         now: datetime,
         summary: Summary,
@@ -359,11 +372,7 @@ class Engine:
         """Every delivery past its deadline without a final record: MISSED when nothing
         explains it, else its FAILED or UNKNOWN record."""
         start = now - lookback if lookback is not None else datetime.min.replace(tzinfo=now.tzinfo)
-        past = [
-            d
-            for d in self.plan.between(start, now)
-            if d.deadline < now and d.key not in self._final
-        ]
+        past = [d for d in self._pending(start, now) if d.deadline < now]
         if not past:
             return []
         records = self.ledger.get_many([d.key for d in past])
@@ -382,7 +391,7 @@ class Engine:
         self,
         summary: Summary,
         event: Event,
-        delivery: Delivery,
+        delivery: Due,
         now: datetime,
         detail: str = "",
         url: str | None = None,
@@ -396,13 +405,13 @@ class Engine:
 
 @dataclass(frozen=True)
 class Finding:
-    delivery: Delivery
+    delivery: Due
     event: Event
     record: Record | None
     detail: str
 
 
-def _finding(delivery: Delivery, record: Record | None) -> Finding:
+def _finding(delivery: Due, record: Record | None) -> Finding:
     if record is None:
         return Finding(delivery, Event.MISSED, None, "past its deadline with no record")
     if record.state is State.UNKNOWN:

@@ -1,7 +1,8 @@
-"""The compiled plan: every delivery of every campaign, sorted by due time.
+"""The plan: every delivery of every loaded campaign, sorted by due time.
 
-One entry per (campaign, post part, channel, account). Built once per container; a tick
-asks `due(since, now)` and gets the slice by binary search, O(log n + k).
+One entry per (campaign, post part, channel, account); `between(start, end)` is a binary
+search, O(log n + k). The CLI, the simulator and `herald compile` use it; the function
+starts from the index `herald compile` writes (herald.schedule) and falls back to this.
 """
 
 from __future__ import annotations

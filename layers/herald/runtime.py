@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from herald.config import Settings
 from herald.engine import Engine, Observer, Summary
+from herald.schedule import Schedule
 from herald.timeutil import parse_utc
 
 
@@ -43,32 +45,45 @@ class Publisher:
 _publisher: Publisher | None = None
 
 
+def load_schedule(folder: Path) -> tuple[Schedule, dict[str, dict[str, Any]], list[str]]:
+    """The plan for the campaigns in `folder`, its X accounts, and the problems of refused
+    campaigns. The compiled index (`herald compile`, run by `sam build`) when it matches the
+    files; otherwise every campaign is loaded and checked, which costs a slower cold start."""
+    from herald.schedule import StaleIndex, load_compiled
+
+    try:
+        compiled = load_compiled(folder)
+    except StaleIndex as reason:
+        from herald.observability import logger
+        from herald.plan import load_plan
+        from herald.schedule import accounts
+
+        logger().warning("no usable compiled plan; loading campaigns", extra={"why": str(reason)})
+        plan, problems = load_plan([folder])
+        refused = [str(p) for p in problems if p.is_error]
+        return plan, accounts(plan).get("x", {}), refused
+    return compiled, compiled.accounts.get("x", {}), compiled.refused
+
+
 def build(settings: Settings, observer: Observer) -> Publisher:
     """The engine for these settings: campaigns from CAMPAIGNS_DIR, the DynamoDB ledger,
     X with credentials from Secrets Manager. Broken campaigns are logged and left out."""
     from herald.channels.x import XChannel
     from herald.credentials import SecretsManagerCredentials
     from herald.ledger.dynamodb import DynamoLedger
-    from herald.plan import load_plan
 
-    plan, problems = load_plan([settings.campaigns_dir])
-    errors = [p for p in problems if p.is_error]
-    if errors:
+    schedule, x_accounts, refused = load_schedule(settings.campaigns_dir)
+    if refused:
         from herald.observability import logger
 
-        for problem in errors:
-            logger().error("campaign refused", extra={"problem": str(problem)})
-    accounts = {
-        account.id: {"handle": account.handle, "user_id": account.user_id}
-        for campaign in plan.campaigns.values()
-        for account in campaign.accounts.get("x", {}).values()
-    }
+        for problem in refused:
+            logger().error("campaign refused", extra={"problem": problem})
     x = XChannel(
-        accounts,
+        x_accounts,
         SecretsManagerCredentials(settings.credentials_secret),
         base_url=settings.x_api_base_url,
     )
-    engine = Engine(plan, DynamoLedger(settings.ledger_table), {"x": x}, observer)
+    engine = Engine(schedule, DynamoLedger(settings.ledger_table), {"x": x}, observer)
     return Publisher(settings, engine)
 
 
@@ -91,4 +106,11 @@ def handle(
     observer: Observer,
 ) -> Summary:
     now = scheduled_time(event)
-    return publisher(observer).engine.tick(now, remaining)
+    engine = publisher(observer).engine
+    if not engine.has_work(now):
+        return engine.tick(now, remaining)  # idle: no X-Ray SDK, no boto3, no network
+    from herald.observability import tracer
+
+    with tracer().provider.in_subsegment("## tick") as subsegment:
+        subsegment.put_annotation("scheduled_time", now.isoformat())
+        return engine.tick(now, remaining)

@@ -171,6 +171,10 @@ def test_the_real_arm64_build_holds_the_pinned_layer(real_build: Path) -> None:
     # and the function holds the handler and the campaigns
     assert (function / "app.py").is_file()
     assert (function / "campaigns" / f"{CAMPAIGN}.yaml").is_file()
+    # and the plan compiled from exactly those campaigns, which the function starts from
+    from herald.schedule import load_compiled
+
+    assert len(load_compiled(function / "campaigns")) == 13
 
 
 def test_the_packaged_function_publishes_the_due_post_exactly_once(
@@ -221,6 +225,8 @@ def test_the_packaged_function_publishes_the_due_post_exactly_once(
     ticks = [doc for doc in documents if doc.get("message") == "tick"]
     assert [tick["summary"]["Published"] for tick in ticks[:1]] == [1]
     assert all(doc.get("service") == "herald" for doc in ticks)
+    # and it started from the compiled plan, not by parsing every campaign
+    assert not [doc for doc in documents if "compiled plan" in str(doc.get("message"))]
 
 
 def test_the_packaged_process_sees_nothing_of_the_development_environment(

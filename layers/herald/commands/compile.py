@@ -1,0 +1,38 @@
+"""`herald compile FOLDER`: the plan index the function loads at a cold start."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser(
+        "compile",
+        help="write FOLDER/plan.json, the index the publisher starts from (sam build runs it)",
+        description="Load and check every campaign in FOLDER and write FOLDER/plan.json: each"
+        " delivery's key and due time. The function reads it at a cold start instead of"
+        " parsing every campaign, and uses it only while the files match it exactly."
+        " Campaigns with errors are left out and named in the index (and printed here).",
+    )
+    parser.add_argument("folder", type=Path, metavar="FOLDER")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from herald.plan import load_plan
+    from herald.schedule import write_index
+
+    plan, problems = load_plan([args.folder])
+    refused = [p for p in problems if p.is_error]
+    for problem in refused:
+        print(problem, file=sys.stderr)
+    path = write_index(args.folder, plan, [str(p) for p in refused])
+    campaigns = len(plan.campaigns)
+    print(f"wrote {path}: {len(plan)} deliveries from {campaigns} campaign(s)", file=sys.stderr)
+    if refused:
+        files = len({p.file for p in refused})
+        print(f"{files} campaign file(s) refused: they will not publish", file=sys.stderr)
+    return 0
