@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from bench.common import CAMPAIGNS, REPO_ROOT, Section, median
+from herald.plan import load_plan
+from herald.schedule import INDEX_NAME, write_index
 
 BUILD = REPO_ROOT / ".aws-sam" / "build"
 TARGET_RATIO = 1.25
@@ -20,6 +25,7 @@ WATCHED = (
     "botocore",
     "aws_lambda_powertools",
     "aws_xray_sdk",
+    "herald.schedule",
     "pydantic",
     "pydantic_core",
     "ruamel",
@@ -123,6 +129,20 @@ def _stdlib_boto3_path() -> str:
     return str(Path(boto3.__file__).resolve().parent.parent)
 
 
+@cache
+def packaged_campaigns(handler: Path) -> Path:
+    """The campaigns as the function gets them: the build's copy with its compiled plan, or
+    (running from the source tree) a copy of campaigns/ compiled as `sam build` does."""
+    built = handler / "campaigns"
+    if (built / INDEX_NAME).is_file():
+        return built
+    folder = Path(tempfile.mkdtemp(prefix="herald-bench-campaigns-"))
+    shutil.copytree(CAMPAIGNS, folder, dirs_exist_ok=True)
+    plan, problems = load_plan([folder])
+    write_index(folder, plan, [str(p) for p in problems if p.is_error])
+    return folder
+
+
 def _env(campaigns: Path = CAMPAIGNS) -> dict[str, str]:
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TZ")}
     return {
@@ -151,7 +171,7 @@ def child(
     warm: int = 0,
     extra: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    env = _env()
+    env = _env(packaged_campaigns(handler))
     if layer is not None:
         env["PYTHONPATH"] = _stdlib_boto3_path()
     completed = subprocess.run(
@@ -204,7 +224,8 @@ def run(quick: bool = False) -> Section:
     section = Section(
         "coldstart",
         "Cold start",
-        "A fresh Python process imports the publisher handler and runs one idle tick "
+        "A fresh Python process imports the publisher handler and runs one idle tick, "
+        "with the campaigns as the build packages them (their compiled plan.json beside them) "
         f"(event time {IDLE_TIME}, nothing due; LEDGER_TABLE and CREDENTIALS_SECRET dummy), "
         'versus the floor `import boto3; boto3.client("dynamodb", region_name="eu-west-2")`, '
         "interleaved in the same run. Times are measured inside each process from its first "

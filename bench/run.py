@@ -25,15 +25,12 @@ def run_all(quick: bool = False, only: str | None = None) -> list[Section]:
     if "cost" in wanted:  # cost is computed from the others' measurements
         wanted |= {"coldstart", "busy"}
     sections: list[Section] = []
-    scale_plan = None
     if "coldstart" in wanted:
         sections.append(coldstart.run(quick))
-    if "scale" in wanted or "idle" in wanted:
-        scale_section, scale_plan = scale.run(quick)
-        if "scale" in wanted:
-            sections.append(scale_section)
+    if "scale" in wanted:
+        sections.append(scale.run(quick))
     if "idle" in wanted:
-        sections.append(idle.run(quick, scale_plan))
+        sections.append(idle.run(quick))
     if "busy" in wanted:
         sections.append(busy.run(quick))
     if "lateness" in wanted:
