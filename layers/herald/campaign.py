@@ -557,8 +557,52 @@ def load_campaign(path: Path) -> LoadResult:
         spec = CampaignSpec.model_validate(doc.data)
     except ValidationError as error:
         problems = _schema_problems(doc, error.errors())
+        problems += _loose_checks(doc, problems)
         return LoadResult(path, None, _dedupe(problems))
     return _build(doc, spec)
+
+
+def _zone(doc: yamlsource.Document, name: str, problems: list[Problem]) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        close = difflib.get_close_matches(name, _zone_names(), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else " (use an IANA name like Europe/London)"
+        problems.append(doc.problem(["timezone"], f"unknown time zone '{name}'{hint}"))
+        return None
+
+
+def _loose_checks(doc: yamlsource.Document, reported: list[Problem]) -> list[Problem]:
+    """After a schema error, the checks that need no valid whole: the time zone, each post's
+    time, each media file. One run then reports these too, not one problem per run. A time
+    on a line the schema already reported on is left to the schema's message."""
+    data = doc.data
+    taken = {p.line for p in reported}
+    found: list[Problem] = []
+    zone = _zone(doc, data["timezone"], found) if isinstance(data.get("timezone"), str) else None
+    posts = data.get("posts")
+    for index, post in enumerate(posts if isinstance(posts, list) else []):
+        if not isinstance(post, dict):
+            continue
+        loc: list[str | int] = ["posts", index]
+        name = post.get("id") if isinstance(post.get("id"), str) else str(index + 1)
+        at_taken = doc.line([*loc, "at"]) in taken
+        if zone is not None and not at_taken and isinstance(post.get("at"), str | datetime):
+            try:
+                parse_local_time(post["at"], zone)
+            except ValueError as error:
+                found.append(doc.problem([*loc, "at"], f"post '{name}': {error}"))
+        thread = post.get("thread")
+        media_lists: list[tuple[list[str | int], Any]] = [([*loc, "media"], post.get("media"))]
+        for n, part in enumerate(thread if isinstance(thread, list) else []):
+            if isinstance(part, dict):
+                media_lists.append(([*loc, "thread", n, "media"], part.get("media")))
+        for where, items in media_lists:
+            for j, item in enumerate(items if isinstance(items, list) else []):
+                if isinstance(item, dict) and isinstance(item.get("file"), str):
+                    path = (doc.path.parent / item["file"]).resolve()
+                    found.extend(_check_media_file(doc, [*where, j, "file"], path, item["file"]))
+    return found
 
 
 def _dedupe(problems: Iterable[Problem]) -> list[Problem]:
@@ -570,13 +614,7 @@ def _dedupe(problems: Iterable[Problem]) -> list[Problem]:
 
 def _build(doc: yamlsource.Document, spec: CampaignSpec) -> LoadResult:
     problems: list[Problem] = []
-    try:
-        zone = ZoneInfo(spec.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        close = difflib.get_close_matches(spec.timezone, _zone_names(), n=1)
-        hint = f" (did you mean {close[0]}?)" if close else " (use an IANA name like Europe/London)"
-        problems.append(doc.problem(["timezone"], f"unknown time zone '{spec.timezone}'{hint}"))
-        zone = None
+    zone = _zone(doc, spec.timezone, problems)
 
     max_lateness = DEFAULT_MAX_LATENESS
     if spec.max_lateness is not None:

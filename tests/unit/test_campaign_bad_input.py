@@ -726,3 +726,32 @@ def test_installed_herald_validate_of_a_folder_reports_both_broken_files() -> No
     assert "folder/broken-yaml.yaml:7: " in proc.stderr
     assert "folder/broken-time.yaml:10: " in proc.stderr
     assert_one_line_per_problem(proc.stderr)
+
+
+def test_a_schema_error_does_not_hide_bad_times_or_missing_media(tmp_path: Path) -> None:
+    # Given a campaign with an image without alt text (a schema error), a time in the
+    # spring-forward gap, and an image file that does not exist
+    path = tmp_path / "winter.yaml"
+    path.write_text(
+        "campaign: winter\n"
+        "title: Winter driving\n"
+        "timezone: Europe/London\n"
+        "accounts:\n"
+        "  x:\n"
+        "    main: {handle: Main}\n"
+        "posts:\n"
+        "  - id: clocks\n"
+        "    at: 2027-03-28 01:30\n"
+        "    text: Check your tyres.\n"
+        "    media:\n"
+        "      - file: tyres.png\n",
+        encoding="utf-8",
+    )
+    # When it is loaded
+    result = load_campaign(path)
+    # Then one run reports all three, each at its line
+    found = [(p.line, p.message) for p in result.problems]
+    assert result.campaign is None
+    assert any(line == 12 and "no alt text" in message for line, message in found)
+    assert any(line == 9 and "not exist in Europe/London" in message for line, message in found)
+    assert any(line == 12 and "tyres.png does not exist" in message for line, message in found)
