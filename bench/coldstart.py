@@ -18,6 +18,7 @@ from herald.plan import load_plan
 from herald.schedule import INDEX_NAME, write_index
 
 BUILD = REPO_ROOT / ".aws-sam" / "build"
+HOST_BUILD = REPO_ROOT / ".aws-sam" / "packaged" / "build"
 TARGET_RATIO = 1.25
 IDLE_TIME = "2026-11-29T12:00:00Z"  # nothing due within the look-back window
 WATCHED = (
@@ -94,12 +95,24 @@ print("BENCH-RESULT " + json.dumps(result), flush=True)
 """
 
 
-def layout(build: Path = BUILD) -> tuple[Path, Path | None, str]:
-    """Where the handler and the layer are: the `sam build` output when it exists and imports
-    on this machine, else the source tree (with the virtual environment's packages)."""
-    handler = build / "PublisherFunction"
-    layer = build / "HeraldLayer" / "python"
-    if (handler / "app.py").exists() and layer.is_dir():
+def layout() -> tuple[Path, Path | None, str]:
+    """Where the handler and the layer are: a `sam build` output that imports on this
+    machine (the real build, else the packaged tests' build of the same sources for this
+    machine's architecture), else the source tree (with the virtual environment's packages)."""
+    reasons = []
+    for build, what in (
+        (BUILD, "the `sam build` artifact (.aws-sam/build)"),
+        (
+            HOST_BUILD,
+            "the packaged tests' `sam build` of the same sources for this machine's"
+            " architecture (.aws-sam/packaged/build)",
+        ),
+    ):
+        handler = build / "PublisherFunction"
+        layer = build / "HeraldLayer" / "python"
+        if not ((handler / "app.py").exists() and layer.is_dir()):
+            reasons.append(f"{build.relative_to(REPO_ROOT)} is absent")
+            continue
         probe = subprocess.run(
             [sys.executable, "-S", "-c", "import pydantic_core, herald.campaign, boto3"],
             env={**_env(), "PYTHONPATH": os.pathsep.join([str(layer), _stdlib_boto3_path()])},
@@ -108,22 +121,18 @@ def layout(build: Path = BUILD) -> tuple[Path, Path | None, str]:
             check=False,
         )
         if probe.returncode == 0:
-            return handler, layer, "the `sam build` artifact (.aws-sam/build)"
+            return handler, layer, what
         reason = (probe.stderr.strip().splitlines() or ["import failed"])[-1]
-        return (
-            REPO_ROOT / "functions" / "publisher",
-            None,
-            f"the source tree: the built layer does not import on this machine ({reason})",
-        )
-    return (
-        REPO_ROOT / "functions" / "publisher",
-        None,
-        "the source tree: .aws-sam/build is absent (`sam build` failed or was not run)",
-    )
+        reasons.append(f"{build.relative_to(REPO_ROOT)} does not import here ({reason})")
+    return REPO_ROOT / "functions" / "publisher", None, f"the source tree: {'; '.join(reasons)}"
 
 
 def _stdlib_boto3_path() -> str:
-    """The site-packages holding boto3 (Lambda's runtime provides boto3 beside the layer)."""
+    """Where boto3 comes from, as Lambda's runtime provides it beside the layer: the packaged
+    tests' runtime folder (boto3 and its dependencies only) if present, else site-packages."""
+    runtime = sorted((REPO_ROOT / ".aws-sam" / "packaged").glob("runtime-boto3-*"))
+    if runtime:
+        return str(runtime[-1])
     import boto3
 
     return str(Path(boto3.__file__).resolve().parent.parent)
@@ -173,7 +182,9 @@ def child(
 ) -> dict[str, Any]:
     env = _env(packaged_campaigns(handler))
     if layer is not None:
+        # as Lambda runs it: no site-packages, only the layer and the runtime's boto3
         env["PYTHONPATH"] = _stdlib_boto3_path()
+        extra = ("-S", *extra)
     completed = subprocess.run(
         [
             sys.executable,
