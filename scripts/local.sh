@@ -55,12 +55,12 @@ trap stop EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-"$python" scripts/dynamodb_local.py --port "$dynamodb_port" --table "$table" \
+"$python" -m herald_dev.dynamodb_local --port "$dynamodb_port" --table "$table" \
   >"$logs/dynamodb.log" 2>&1 &
 pids+=($!)
-"$python" -m herald.fake_x --port "$x_port" --credentials "$credentials" &
+"$python" -m herald_dev.fake_x --port "$x_port" --credentials "$credentials" &
 pids+=($!)
-"$python" -m herald.fake_secrets --port "$secrets_port" --secret "$secret=$credentials" &
+"$python" -m herald_dev.fake_secrets --port "$secrets_port" --secret "$secret=$credentials" &
 pids+=($!)
 
 # DynamoDB Local prints its export line once the table exists.

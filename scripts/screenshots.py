@@ -45,8 +45,8 @@ def write_pages(folder: Path) -> tuple[Path, Path]:
     preview = folder / "preview.html"
     write_preview(preview, report, report.rendered_for(report.campaigns))
     plan = load_plan_strict([CAMPAIGN])
-    from herald.fake_x import FakeX
-    from tests.fixtures.fake_x import X_ACCOUNTS, X_SECRET
+    from herald_dev.fake_x import FakeX
+    from tests.fixtures.x_api import X_ACCOUNTS, X_SECRET
 
     with (
         FakeX(X_SECRET, accounts=X_ACCOUNTS) as fake,

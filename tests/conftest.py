@@ -4,6 +4,6 @@ from __future__ import annotations
 
 pytest_plugins = [
     "tests.fixtures.dynamodb_local",
-    "tests.fixtures.fake_x",
-    "tests.fixtures.fake_secrets",
+    "tests.fixtures.x_api",
+    "tests.fixtures.secrets_manager",
 ]

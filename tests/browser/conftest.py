@@ -35,7 +35,7 @@ from herald.validate import validate
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-    from herald.fake_x import FakeX
+    from herald_dev.fake_x import FakeX
 
 REPO = Path(__file__).resolve().parents[2]
 CAMPAIGN = REPO / "campaigns" / "safer-internet-day-2021.yaml"
@@ -102,9 +102,9 @@ def record_sample_outcomes(ledger: Ledger, plan: Plan, fake: FakeX) -> SampleRun
     person pauses everything at 11:50 (the noon thread is held, then SKIPPED (paused)), and
     the publisher stops at 14:00 (the 15:00 post is MISSED at 16:00)."""
     from herald.engine import Engine
-    from herald.fake_x import TWEETS, FaultKind
     from herald.simulate import minutes
-    from tests.fixtures.fake_x import x_channel_for
+    from herald_dev.fake_x import TWEETS, FaultKind
+    from tests.fixtures.x_api import x_channel_for
 
     engine = Engine(plan, ledger, {"x": x_channel_for(fake)})
 

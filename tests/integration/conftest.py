@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from herald.engine import Engine
-from herald.fake_x import TWEETS, FakeX
 from herald.ledger import DeliveryKey, Record, State
 from herald.ledger.dynamodb import DynamoLedger
 from herald.plan import Plan, load_plan_strict
 from herald.timeutil import format_utc
+from herald_dev.fake_x import TWEETS, FakeX
 from tests.fixtures.dynamodb_local import ACCESS_KEY, REGION, SECRET_KEY, make_client
 
 if TYPE_CHECKING:

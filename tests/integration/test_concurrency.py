@@ -17,10 +17,10 @@ import pytest
 
 from herald.channels.x import XChannel
 from herald.engine import Engine, Summary
-from herald.fake_x import TWEETS, FakeX
 from herald.ledger import State
 from herald.ledger.dynamodb import DynamoLedger
 from herald.plan import Plan, load_plan_strict
+from herald_dev.fake_x import TWEETS, FakeX
 from tests.integration.conftest import (
     another_ledger,
     assert_published_once,

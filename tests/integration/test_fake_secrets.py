@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from herald.credentials import CredentialsError, SecretsManagerCredentials
-from herald.fake_secrets import NOT_FOUND_MESSAGE, FakeSecrets
-from tests.fixtures.fake_secrets import REGION, X_SECRET_NAME
-from tests.fixtures.fake_x import X_SECRET
+from herald_dev.fake_secrets import NOT_FOUND_MESSAGE, FakeSecrets
+from tests.fixtures.secrets_manager import REGION, X_SECRET_NAME
+from tests.fixtures.x_api import X_SECRET
 
 pytestmark = pytest.mark.integration
 
@@ -131,7 +131,7 @@ def test_the_command_line_serves_a_file_and_never_prints_it(tmp_path: Path) -> N
         [
             sys.executable,
             "-m",
-            "herald.fake_secrets",
+            "herald_dev.fake_secrets",
             "--port",
             "0",
             "--secret",

@@ -15,7 +15,7 @@ import pytest
 import requests
 from requests_oauthlib import OAuth1
 
-from herald.fake_x import (
+from herald_dev.fake_x import (
     DUPLICATE_DETAIL,
     TWEETS,
     USER_TWEETS,
@@ -23,7 +23,7 @@ from herald.fake_x import (
     FakeX,
     FaultKind,
 )
-from tests.fixtures.fake_x import PNG, X_SECRET
+from tests.fixtures.x_api import PNG, X_SECRET
 
 pytestmark = pytest.mark.integration
 
@@ -421,7 +421,15 @@ def test_the_command_line_serves_the_credentials_file(tmp_path: Path) -> None:
     credentials.write_text(json.dumps(X_SECRET), encoding="utf-8")
     # When the fake is started from the command line on a free port
     process = subprocess.Popen(
-        [sys.executable, "-m", "herald.fake_x", "--port", "0", "--credentials", str(credentials)],
+        [
+            sys.executable,
+            "-m",
+            "herald_dev.fake_x",
+            "--port",
+            "0",
+            "--credentials",
+            str(credentials),
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )

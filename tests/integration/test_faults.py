@@ -17,10 +17,10 @@ import pytest
 from herald.channels import MediaItem, Outcome
 from herald.channels.x import XChannel
 from herald.engine import Engine, Event, Summary
-from herald.fake_x import DUPLICATE_DETAIL, TWEETS, USER_TWEETS, FakeX, FaultKind
 from herald.ledger import DeliveryKey, Record, State
 from herald.ledger.dynamodb import DynamoLedger
 from herald.plan import Plan
+from herald_dev.fake_x import DUPLICATE_DETAIL, TWEETS, USER_TWEETS, FakeX, FaultKind
 from tests.integration.conftest import (
     another_ledger,
     assert_nothing_lost,

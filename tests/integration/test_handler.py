@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from herald.fake_x import TWEETS, FakeX, FaultKind
 from herald.ledger import State
 from herald.ledger.dynamodb import DynamoLedger
 from herald.plan import Plan
 from herald.timeutil import format_utc
+from herald_dev.fake_x import TWEETS, FakeX, FaultKind
 from tests.integration.conftest import REPO_ROOT, states, worker_command, worker_env
 
 pytestmark = pytest.mark.integration

@@ -11,10 +11,10 @@ import pytest
 from herald import simulate
 from herald.channels.x import XChannel
 from herald.engine import Engine, Event
-from herald.fake_x import FakeX
 from herald.ledger import State
 from herald.ledger.dynamodb import DynamoLedger
 from herald.plan import Plan
+from herald_dev.fake_x import FakeX
 from tests.integration.conftest import assert_published_once, plan_of, tweet_calls
 
 pytestmark = pytest.mark.integration

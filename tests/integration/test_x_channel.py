@@ -13,7 +13,7 @@ import pytest
 
 from herald.channels import MediaItem, OutcomeKind
 from herald.channels.x import XChannel, XLookupError
-from herald.fake_x import (
+from herald_dev.fake_x import (
     MEDIA_METADATA,
     MEDIA_UPLOAD,
     TWEETS,
@@ -22,7 +22,7 @@ from herald.fake_x import (
     FakeX,
     FaultKind,
 )
-from tests.fixtures.fake_x import PNG, X_SECRET
+from tests.fixtures.x_api import PNG, X_SECRET
 
 pytestmark = pytest.mark.integration
 

@@ -32,12 +32,12 @@ from typing import Any
 
 import pytest
 
-from herald.fake_secrets import FakeSecrets
-from herald.fake_x import FakeX
 from herald.ledger import DeliveryKey, State
 from herald.ledger.dynamodb import DynamoLedger
+from herald_dev.fake_secrets import FakeSecrets
+from herald_dev.fake_x import FakeX
 from tests.fixtures.dynamodb_local import ACCESS_KEY, REGION, SECRET_KEY
-from tests.fixtures.fake_secrets import X_SECRET_NAME
+from tests.fixtures.secrets_manager import X_SECRET_NAME
 from tests.packaged.conftest import LAMBDA_PYTHON, REPO_ROOT, TEMPLATE
 
 pytestmark = pytest.mark.packaged
@@ -164,7 +164,6 @@ def test_the_real_arm64_build_holds_the_pinned_layer(real_build: Path) -> None:
         name: installed.get(name) for name in map(normalized, pinned_requirements())
     }
     assert (layer / "herald" / "runtime.py").is_file()
-    assert (layer / "herald" / "fake_secrets.py").is_file()
     assert "boto3" not in installed
     # and the pydantic-core module was built for arm64 Lambda
     assert list((layer / "pydantic_core").glob("_pydantic_core.*aarch64*.so"))
@@ -175,6 +174,36 @@ def test_the_real_arm64_build_holds_the_pinned_layer(real_build: Path) -> None:
     from herald.schedule import load_compiled
 
     assert len(load_compiled(function / "campaigns")) == 13
+
+
+def shipped_test_material(root: Path) -> list[str]:
+    """Every file under `root` that belongs to tests, test doubles or fixtures."""
+    doubles = re.compile(r"(^|/)(fake_[^/]*\.py|loopback\.py|conftest\.py|test_[^/]*\.py)$")
+    folders = {"tests", "fixtures", "herald_dev", "devtools"}
+    found = []
+    for path in root.rglob("*"):
+        relative = path.relative_to(root).as_posix()
+        if doubles.search(relative) or folders & set(path.relative_to(root).parts[:-1]):
+            found.append(relative)
+    return sorted(found)
+
+
+def test_no_test_double_test_or_fixture_is_built_into_the_layer_or_function(
+    real_build: Path,
+) -> None:
+    # Given the real arm64 build of template.yaml
+    layer = real_build / "HeraldLayer" / "python"
+    function = real_build / "PublisherFunction"
+
+    # When every file of the layer's herald package and of the function is listed
+    shipped = shipped_test_material(layer / "herald") + shipped_test_material(function)
+
+    # Then none is a test, a test double (the fakes and their server life cycle) or a fixture
+    assert shipped == []
+    assert not (layer / "herald_dev").exists()
+    # and the check itself sees such files where they are: in the dev package and the tests
+    assert "fake_x.py" in shipped_test_material(REPO_ROOT / "devtools" / "herald_dev")
+    assert "fixtures/x_api.py" in shipped_test_material(REPO_ROOT / "tests")
 
 
 def test_the_packaged_function_publishes_the_due_post_exactly_once(

@@ -41,7 +41,7 @@ from herald.credentials import (
     SecretsManagerCredentials,
     StaticCredentials,
 )
-from herald.fake_x import DUPLICATE_DETAIL, oauth1_signature, parse_oauth_header
+from herald_dev.fake_x import DUPLICATE_DETAIL, oauth1_signature, parse_oauth_header
 
 NOW = datetime(2021, 2, 9, 8, 0, tzinfo=UTC)
 

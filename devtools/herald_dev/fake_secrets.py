@@ -14,7 +14,7 @@ In a test:
     with FakeSecrets({"herald/x-credentials": json.dumps(secret)}) as fake:
         os.environ["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = fake.url
 
-From a shell: `python -m herald.fake_secrets --port 4566 --secret NAME=FILE [...]`.
+From a shell: `python -m herald_dev.fake_secrets --port 4566 --secret NAME=FILE [...]`.
 Only the standard library is used.
 """
 
@@ -33,7 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from herald.loopback import LoopbackService
+from herald_dev.loopback import LoopbackService
 
 GET_SECRET_VALUE = "secretsmanager.GetSecretValue"
 ACCOUNT_ID = "123456789012"
@@ -115,7 +115,7 @@ class FakeSecrets(LoopbackService):
         for name, value in (secrets or {}).items():
             self.put(name, value)
 
-    # -- life cycle: herald.loopback.LoopbackService --
+    # -- life cycle: herald_dev.loopback.LoopbackService --
 
     # -- secrets --
 
@@ -198,9 +198,9 @@ def _parse_secret(option: str) -> tuple[str, Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m herald.fake_secrets`: serve the fake until interrupted."""
+    """`python -m herald_dev.fake_secrets`: serve the fake until interrupted."""
     parser = argparse.ArgumentParser(
-        prog="python -m herald.fake_secrets",
+        prog="python -m herald_dev.fake_secrets",
         description="Serve a fake AWS Secrets Manager (GetSecretValue only) until interrupted.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")

@@ -13,7 +13,7 @@ In a test:
         fake.fail_next(TWEETS, FaultKind.DROP_AFTER_ACCEPT)
         assert fake.posts[0].text == "..."
 
-From a shell (for `sam local`): `python -m herald.fake_x --port 8787 --credentials FILE`;
+From a shell (for `sam local`): `python -m herald_dev.fake_x --port 8787 --credentials FILE`;
 other processes inject faults with `POST /__control/faults` (see `_control`).
 Only the standard library is used, so the fake cannot share a bug with the client's stack.
 """
@@ -41,7 +41,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-from herald.loopback import LoopbackService
+from herald_dev.loopback import LoopbackService
 
 TWEETS = "POST /2/tweets"
 MEDIA_UPLOAD = "POST /2/media/upload"
@@ -294,7 +294,7 @@ class FakeX(LoopbackService):
                 name, keys, handle=settings.get("handle"), user_id=settings.get("user_id")
             )
 
-    # -- life cycle: herald.loopback.LoopbackService --
+    # -- life cycle: herald_dev.loopback.LoopbackService --
 
     def _before_shutdown(self) -> None:
         self._wake.set()  # a hung handler returns at once, so stop() can join it
@@ -873,11 +873,11 @@ control (from any process, no signature needed):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m herald.fake_x`: serve the fake until interrupted."""
+    """`python -m herald_dev.fake_x`: serve the fake until interrupted."""
     from herald.credentials import CredentialsError, load_credentials_file
 
     parser = argparse.ArgumentParser(
-        prog="python -m herald.fake_x",
+        prog="python -m herald_dev.fake_x",
         description="Serve a fake X API v2 (OAuth 1.0a checked) until interrupted.",
         epilog=_CLI_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
