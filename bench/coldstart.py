@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import CAMPAIGNS, REPO_ROOT, Section, median
+from herald.compiled_plan import INDEX_NAME, write_index
 from herald.plan import load_plan
-from herald.schedule import INDEX_NAME, write_index
 
 BUILD = REPO_ROOT / ".aws-sam" / "build"
 HOST_BUILD = REPO_ROOT / ".aws-sam" / "packaged" / "build"
@@ -26,7 +26,7 @@ WATCHED = (
     "botocore",
     "aws_lambda_powertools",
     "aws_xray_sdk",
-    "herald.schedule",
+    "herald.compiled_plan",
     "pydantic",
     "pydantic_core",
     "ruamel",

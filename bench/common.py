@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from herald.channels import MediaItem, Outcome, OutcomeKind
+from herald.channels import Outcome, OutcomeKind
+from herald.delivery import MediaItem
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CAMPAIGNS = REPO_ROOT / "campaigns"

@@ -18,10 +18,10 @@ from bench.common import (
     counting_connects,
     write_scale_campaigns,
 )
+from herald.compiled_plan import CompiledPlan, load_compiled, write_index
 from herald.engine import Engine
 from herald.ledger.sqlite import SqliteLedger
 from herald.plan import load_plan_strict
-from herald.schedule import CompiledPlan, load_compiled, write_index
 
 
 def compiled(folder: Path) -> CompiledPlan:

@@ -12,7 +12,7 @@ from bench.common import CAMPAIGNS, GeneratedPost, Section, percentile, write_ca
 from herald.channels.outbox import OutboxChannel
 from herald.engine import Event
 from herald.ledger.sqlite import SqliteLedger
-from herald.plan import Plan, load_plan_strict
+from herald.plan import LoadedPlan, load_plan_strict
 from herald.simulate import Timeline, uniform_jitter
 from herald.simulate import run as simulate
 
@@ -30,7 +30,7 @@ def busier(folder: Path, posts: int) -> Path:
     return write_campaign(folder, "bench-busier", ["acct-a", "acct-b", "acct-c"], items)
 
 
-def simulate_plan(plan: Plan, folder: Path) -> dict[str, float | int]:
+def simulate_plan(plan: LoadedPlan, folder: Path) -> dict[str, float | int]:
     ledger = SqliteLedger(folder / "ledger.sqlite")
     timeline = Timeline()
     try:

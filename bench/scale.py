@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 from bench.common import Section, write_scale_campaigns
+from herald.compiled_plan import write_index
 from herald.plan import load_plan_strict
-from herald.schedule import write_index
 
 TARGET_RSS_MB = 256
 
@@ -24,7 +24,7 @@ CHILD = r"""
 import json, resource, sys, time
 from datetime import timedelta
 from pathlib import Path
-from herald.schedule import load_compiled
+from herald.compiled_plan import load_compiled
 
 LOOKBACK = timedelta(hours=24)
 MINUTE = timedelta(minutes=1)

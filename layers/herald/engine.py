@@ -21,8 +21,8 @@ from threading import Lock
 from typing import Protocol
 
 from herald.channels import Channel, Outcome, OutcomeKind
-from herald.ledger import ALL_CAMPAIGNS, DeliveryKey, Ledger, LedgerConflict, Pause, Record, State
-from herald.schedule import Due, Schedule
+from herald.delivery import Delivery, DeliveryKey, Plan
+from herald.ledger import ALL_CAMPAIGNS, Ledger, LedgerConflict, Pause, Record, State
 
 LOOKBACK = timedelta(hours=24)  # how far back a tick looks for deliveries without an outcome
 AUDIT_LOOKBACK = timedelta(hours=25)  # the audit looks a little further: what the tick missed
@@ -93,7 +93,7 @@ class Engine:
 
     def __init__(
         self,
-        plan: Schedule,
+        plan: Plan,
         ledger: Ledger,
         channels: dict[str, Channel],
         observer: Observer | None = None,
@@ -116,7 +116,7 @@ class Engine:
 
     # ---- the tick ----------------------------------------------------------------------
 
-    def _pending(self, start: datetime, now: datetime) -> list[Due]:
+    def _pending(self, start: datetime, now: datetime) -> list[Delivery]:
         """Deliveries due in (start, now] not known to be final."""
         return [d for d in self.plan.between(start, now) if d.key not in self._final]
 
@@ -140,7 +140,7 @@ class Engine:
 
     def _process(
         self,
-        window: list[Due],
+        window: list[Delivery],
         now: datetime,
         remaining: Callable[[], float] | None,
         summary: Summary,
@@ -149,7 +149,7 @@ class Engine:
         records = self.ledger.get_many([d.key for d in window])
         pauses = {p.scope: p for p in self.ledger.pauses()}
 
-        ready: list[Due] = []
+        ready: list[Delivery] = []
         for delivery in window:
             record = records.get(delivery.key)
             if record is not None and record.is_final():
@@ -157,7 +157,7 @@ class Engine:
                 continue
             self._triage(delivery, record, now, pauses, ready, summary)
 
-        by_account: dict[tuple[str, str], list[Due]] = {}
+        by_account: dict[tuple[str, str], list[Delivery]] = {}
         for delivery in ready:
             by_account.setdefault((delivery.key.channel, delivery.key.account), []).append(delivery)
         if not by_account:
@@ -179,11 +179,11 @@ class Engine:
 
     def _triage(
         self,
-        delivery: Due,
+        delivery: Delivery,
         record: Record | None,
         now: datetime,
         pauses: dict[str, Pause],
-        ready: list[Due],
+        ready: list[Delivery],
         summary: Summary,
     ) -> None:
         key = delivery.key
@@ -221,7 +221,7 @@ class Engine:
 
     def _publish_queue(
         self,
-        queue: Sequence[Due],
+        queue: Sequence[Delivery],
         now: datetime,
         remaining: Callable[[], float] | None,
         sent_ids: dict[DeliveryKey, str],
@@ -255,7 +255,7 @@ class Engine:
         return None
 
     def _publish(
-        self, delivery: Due, now: datetime, reply_to: str | None, summary: Summary
+        self, delivery: Delivery, now: datetime, reply_to: str | None, summary: Summary
     ) -> str | None:
         key = delivery.key
         token = uuid.uuid4().hex
@@ -293,7 +293,7 @@ class Engine:
             return outcome.remote_id if outcome.kind is OutcomeKind.SENT else None
 
     def _record(
-        self, delivery: Due, token: str, now: datetime, outcome: Outcome, summary: Summary
+        self, delivery: Delivery, token: str, now: datetime, outcome: Outcome, summary: Summary
     ) -> str | None:
         key = delivery.key
         match outcome.kind:
@@ -322,7 +322,7 @@ class Engine:
 
     def _reconcile(
         self,
-        delivery: Due,
+        delivery: Delivery,
         record: Record,
         now: datetime,
         summary: Summary,
@@ -391,7 +391,7 @@ class Engine:
         self,
         summary: Summary,
         event: Event,
-        delivery: Due,
+        delivery: Delivery,
         now: datetime,
         detail: str = "",
         url: str | None = None,
@@ -405,13 +405,13 @@ class Engine:
 
 @dataclass(frozen=True)
 class Finding:
-    delivery: Due
+    delivery: Delivery
     event: Event
     record: Record | None
     detail: str
 
 
-def _finding(delivery: Due, record: Record | None) -> Finding:
+def _finding(delivery: Delivery, record: Record | None) -> Finding:
     if record is None:
         return Finding(delivery, Event.MISSED, None, "past its deadline with no record")
     if record.state is State.UNKNOWN:

@@ -29,7 +29,7 @@ from herald.timeutil import format_utc
 if TYPE_CHECKING:
     from jinja2 import Environment
 
-    from herald.plan import Delivery
+    from herald.plan import LoadedDelivery
     from herald.status import Report as StatusReport
     from herald.status import Row
     from herald.validate import Rendered
@@ -247,7 +247,7 @@ def _anchor(*parts: str) -> str:
     return "--".join(re.sub(r"[^A-Za-z0-9_-]", "-", p) for p in parts)
 
 
-def _problem_places(delivery: Delivery) -> set[tuple[str, int]]:
+def _problem_places(delivery: LoadedDelivery) -> set[tuple[str, int]]:
     """Where in its file a problem about this delivery would point."""
     files = {delivery.campaign.name, str(delivery.campaign.path.resolve())}
     lines = {delivery.part.line, *(m.line for m in delivery.part.media)}
@@ -486,18 +486,18 @@ class _StatusCampaign:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def _label(delivery: Delivery) -> str:
+def _label(delivery: LoadedDelivery) -> str:
     number, total = delivery.thread_position
     part = f" (part {number} of {total})" if total > 1 else ""
     return f"{delivery.key.post}{part}"
 
 
-def _short_label(delivery: Delivery) -> str:
+def _short_label(delivery: LoadedDelivery) -> str:
     number, total = delivery.thread_position
     return f"{delivery.key.post} {number}/{total}" if total > 1 else delivery.key.post
 
 
-def _rendered_text(delivery: Delivery) -> str | None:
+def _rendered_text(delivery: LoadedDelivery) -> str | None:
     from herald.render import RenderError
 
     try:

@@ -2,7 +2,7 @@
 
 One entry per (campaign, post part, channel, account); `between(start, end)` is a binary
 search, O(log n + k). The CLI, the simulator and `herald compile` use it; the function
-starts from the index `herald compile` writes (herald.schedule) and falls back to this.
+starts from the index `herald compile` writes (herald.compiled_plan) and falls back to this.
 """
 
 from __future__ import annotations
@@ -14,13 +14,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from herald.campaign import Account, Campaign, Part, Post, load_campaigns
-from herald.channels import MediaItem
-from herald.ledger import DeliveryKey
+from herald.delivery import DeliveryKey, MediaItem
 from herald.problems import InputError, Problem
 
 
 @dataclass(frozen=True)
-class Delivery:
+class LoadedDelivery:
     key: DeliveryKey
     at: datetime  # UTC; when it is due
     campaign: Campaign
@@ -56,7 +55,7 @@ class Delivery:
         return render(self.campaign, self.post, self.part, self.key.channel)
 
 
-def deliveries(campaign: Campaign) -> Iterator[Delivery]:
+def deliveries(campaign: Campaign) -> Iterator[LoadedDelivery]:
     """A campaign's deliveries in file order: for each post, each channel and account, its
     parts in thread order."""
     for post in campaign.posts:
@@ -65,11 +64,11 @@ def deliveries(campaign: Campaign) -> Iterator[Delivery]:
                 previous: str | None = None
                 for part in post.parts:
                     key = DeliveryKey(campaign.id, part.id, channel, account)
-                    yield Delivery(key, post.at, campaign, post, part, previous)
+                    yield LoadedDelivery(key, post.at, campaign, post, part, previous)
                     previous = part.id
 
 
-def _order(delivery: Delivery) -> tuple[datetime, str, str, str, str, int]:
+def _order(delivery: LoadedDelivery) -> tuple[datetime, str, str, str, str, int]:
     """Due time, then campaign, channel and account, then post and part number: a thread's
     parts stay in order (part 10 after part 9, not after part 1)."""
     key = delivery.key
@@ -83,14 +82,14 @@ def _order(delivery: Delivery) -> tuple[datetime, str, str, str, str, int]:
     )
 
 
-class Plan:
+class LoadedPlan:
     """All deliveries in due order, with lookup by time window and by key."""
 
     def __init__(self, campaigns: Iterable[Campaign]) -> None:
         self.campaigns = {c.id: c for c in campaigns}
         items = [d for c in self.campaigns.values() for d in deliveries(c)]
         items.sort(key=_order)
-        self.deliveries: Sequence[Delivery] = tuple(items)
+        self.deliveries: Sequence[LoadedDelivery] = tuple(items)
         self._times = [d.at for d in self.deliveries]
         self._by_key = {d.key: d for d in self.deliveries}
         lateness = [c.max_lateness for c in self.campaigns.values()]
@@ -99,7 +98,7 @@ class Plan:
     def __len__(self) -> int:
         return len(self.deliveries)
 
-    def between(self, start: datetime, end: datetime) -> Sequence[Delivery]:
+    def between(self, start: datetime, end: datetime) -> Sequence[LoadedDelivery]:
         """Deliveries due in (start, end], in due order."""
         low = bisect_right(self._times, start)
         high = bisect_right(self._times, end)
@@ -108,24 +107,24 @@ class Plan:
     def any_between(self, start: datetime, end: datetime) -> bool:
         return bisect_right(self._times, start) < bisect_right(self._times, end)
 
-    def next_after(self, moment: datetime) -> Delivery | None:
+    def next_after(self, moment: datetime) -> LoadedDelivery | None:
         index = bisect_right(self._times, moment)
         return self.deliveries[index] if index < len(self.deliveries) else None
 
-    def get(self, key: DeliveryKey) -> Delivery | None:
+    def get(self, key: DeliveryKey) -> LoadedDelivery | None:
         return self._by_key.get(key)
 
 
-def load_plan(paths: Sequence[Path]) -> tuple[Plan, list[Problem]]:
+def load_plan(paths: Sequence[Path]) -> tuple[LoadedPlan, list[Problem]]:
     """Load every campaign under `paths` into a plan. Broken campaigns are left out and
     their problems returned: one bad file never stops the others from publishing."""
     results = load_campaigns(paths)
     problems = [p for r in results for p in r.problems]
-    plan = Plan(r.campaign for r in results if r.campaign is not None)
+    plan = LoadedPlan(r.campaign for r in results if r.campaign is not None)
     return plan, problems
 
 
-def load_plan_strict(paths: Sequence[Path]) -> Plan:
+def load_plan_strict(paths: Sequence[Path]) -> LoadedPlan:
     plan, problems = load_plan(paths)
     errors = [p for p in problems if p.is_error]
     if errors:

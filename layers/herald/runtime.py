@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from herald.config import Settings
+from herald.delivery import Plan
 from herald.engine import Engine, Observer, Summary
-from herald.schedule import Schedule
 from herald.timeutil import parse_utc
 
 
@@ -45,18 +45,18 @@ class Publisher:
 _publisher: Publisher | None = None
 
 
-def load_schedule(folder: Path) -> tuple[Schedule, dict[str, dict[str, Any]], list[str]]:
+def load_plan_for(folder: Path) -> tuple[Plan, dict[str, dict[str, Any]], list[str]]:
     """The plan for the campaigns in `folder`, its X accounts, and the problems of refused
     campaigns. The compiled index (`herald compile`, run by `sam build`) when it matches the
     files; otherwise every campaign is loaded and checked, which costs a slower cold start."""
-    from herald.schedule import StaleIndex, load_compiled
+    from herald.compiled_plan import StaleIndex, load_compiled
 
     try:
         compiled = load_compiled(folder)
     except StaleIndex as reason:
+        from herald.compiled_plan import accounts
         from herald.observability import logger
         from herald.plan import load_plan
-        from herald.schedule import accounts
 
         logger().warning("no usable compiled plan; loading campaigns", extra={"why": str(reason)})
         plan, problems = load_plan([folder])
@@ -72,7 +72,7 @@ def build(settings: Settings, observer: Observer) -> Publisher:
     from herald.credentials import SecretsManagerCredentials
     from herald.ledger.dynamodb import DynamoLedger
 
-    schedule, x_accounts, refused = load_schedule(settings.campaigns_dir)
+    schedule, x_accounts, refused = load_plan_for(settings.campaigns_dir)
     if refused:
         from herald.observability import logger
 

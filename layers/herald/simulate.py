@@ -12,7 +12,7 @@ from typing import Any
 from herald.channels import Channel
 from herald.engine import Engine, Event, Observer, Result, Summary
 from herald.ledger import Ledger
-from herald.plan import Plan
+from herald.plan import LoadedPlan
 
 
 def minutes(start: datetime, end: datetime) -> Iterator[datetime]:
@@ -50,7 +50,7 @@ def describe(result: Result) -> str:
 
 
 def run(
-    plan: Plan,
+    plan: LoadedPlan,
     ledger: Ledger,
     channels: dict[str, Channel],
     start: datetime,

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from herald.ledger import ALL_CAMPAIGNS, DeliveryKey, Ledger, Pause, Record, State
-from herald.plan import Delivery, Plan
+from herald.delivery import DeliveryKey
+from herald.ledger import ALL_CAMPAIGNS, Ledger, Pause, Record, State
+from herald.plan import LoadedDelivery, LoadedPlan
 
 
 class View(StrEnum):
@@ -38,7 +39,7 @@ ADVICE = {
 
 @dataclass(frozen=True)
 class Row:
-    delivery: Delivery
+    delivery: LoadedDelivery
     record: Record | None
     view: View
     detail: str
@@ -64,7 +65,7 @@ class Report:
 
 
 def classify(
-    delivery: Delivery, record: Record | None, now: datetime, pause: Pause | None = None
+    delivery: LoadedDelivery, record: Record | None, now: datetime, pause: Pause | None = None
 ) -> tuple[View, str]:
     """How a person should read a delivery's state; `pause` is the pause that covers its
     campaign, if any (a held post is neither due to go out nor missed)."""
@@ -100,7 +101,7 @@ def classify(
 
 
 def collect(
-    plan: Plan, ledger: Ledger, now: datetime, campaigns: Sequence[str] | None = None
+    plan: LoadedPlan, ledger: Ledger, now: datetime, campaigns: Sequence[str] | None = None
 ) -> Report:
     """Every delivery of the chosen campaigns (default: all), in due order."""
     chosen = set(campaigns) if campaigns else set(plan.campaigns)

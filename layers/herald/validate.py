@@ -16,7 +16,7 @@ from pathlib import Path
 
 from herald import textcount
 from herald.campaign import Campaign, LoadResult, load_campaigns
-from herald.plan import Delivery, deliveries
+from herald.plan import LoadedDelivery, deliveries
 from herald.problems import Problem, Severity
 from herald.render import RenderError
 
@@ -29,7 +29,7 @@ MAX_IMAGES = 4
 class Rendered:
     """A delivery with its text as the channel will receive it."""
 
-    delivery: Delivery
+    delivery: LoadedDelivery
     text: str
     weighted_length: int
     limit: int
@@ -64,13 +64,13 @@ class Report:
         return [r for r in self.rendered if r.delivery.key.campaign in ids]
 
 
-def _problem(delivery: Delivery, message: str, line: int | None = None) -> Problem:
+def _problem(delivery: LoadedDelivery, message: str, line: int | None = None) -> Problem:
     """A problem with a delivery, at the line of the template its channel publishes."""
     where = line or delivery.part.line_for(delivery.key.channel)
     return Problem(delivery.campaign.name, where, message)
 
 
-def _label(delivery: Delivery) -> str:
+def _label(delivery: LoadedDelivery) -> str:
     number, total = delivery.thread_position
     thread = f" (thread part {number} of {total})" if total > 1 else ""
     return f"post '{delivery.post.id}'{thread}"

@@ -28,7 +28,7 @@ import pytest
 from herald import preview
 from herald.html import write_preview, write_status
 from herald.ledger import ALL_CAMPAIGNS, Ledger, Record
-from herald.plan import Plan, load_plan_strict
+from herald.plan import LoadedPlan, load_plan_strict
 from herald.status import collect
 from herald.validate import validate
 
@@ -95,7 +95,7 @@ class SampleRun:
     paused_reason: str
 
 
-def record_sample_outcomes(ledger: Ledger, plan: Plan, fake: FakeX) -> SampleRun:
+def record_sample_outcomes(ledger: Ledger, plan: LoadedPlan, fake: FakeX) -> SampleRun:
     """Run the real engine through the fake X API over the campaign's first two days, with
     faults: X refuses the launch post (403), answers the 10:00 thread's first post with a
     500 (UNKNOWN: not on the account, so it stays UNKNOWN and its replies go late), then a

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from herald.delivery import DeliveryKey
 from herald.engine import Engine
-from herald.ledger import DeliveryKey, Record, State
+from herald.ledger import Record, State
 from herald.ledger.dynamodb import DynamoLedger
-from herald.plan import Plan, load_plan_strict
+from herald.plan import LoadedPlan, load_plan_strict
 from herald.timeutil import format_utc
 from herald_dev.fake_x import TWEETS, FakeX
 from tests.fixtures.dynamodb_local import ACCESS_KEY, REGION, SECRET_KEY, make_client
@@ -39,7 +40,7 @@ def ledger(ledger_table: str, dynamodb_client: DynamoDBClient) -> DynamoLedger:
 
 
 @pytest.fixture
-def sid_plan() -> Plan:
+def sid_plan() -> LoadedPlan:
     """The Safer Internet Day 2021 campaign, as the Lambda loads it."""
     return load_plan_strict([SID_CAMPAIGN])
 
@@ -50,7 +51,7 @@ def write_campaign(folder: Path, text: str, name: str = "campaign.yaml") -> Path
     return path
 
 
-def plan_of(folder: Path, text: str) -> Plan:
+def plan_of(folder: Path, text: str) -> LoadedPlan:
     """A plan from a campaign written for the test."""
     return load_plan_strict([write_campaign(folder, text)])
 
@@ -64,7 +65,7 @@ def record_of(ledger: DynamoLedger, key: DeliveryKey) -> Record | None:
     return ledger.get_many([key]).get(key)
 
 
-def states(ledger: DynamoLedger, plan: Plan) -> dict[DeliveryKey, State | None]:
+def states(ledger: DynamoLedger, plan: LoadedPlan) -> dict[DeliveryKey, State | None]:
     records = ledger.get_many([d.key for d in plan.deliveries])
     return {d.key: (records[d.key].state if d.key in records else None) for d in plan.deliveries}
 
@@ -74,7 +75,7 @@ def tweet_calls(fake: FakeX) -> int:
     return fake.counts.get(TWEETS, 0)
 
 
-def assert_published_once(fake: FakeX, plan: Plan, deliveries: Iterable[DeliveryKey]) -> None:
+def assert_published_once(fake: FakeX, plan: LoadedPlan, deliveries: Iterable[DeliveryKey]) -> None:
     """Each delivery's text is on its account exactly once, and nothing else is."""
     wanted = sorted(
         (key.account, delivery.render())

@@ -19,7 +19,7 @@ from herald.channels.x import XChannel
 from herald.engine import Engine, Summary
 from herald.ledger import State
 from herald.ledger.dynamodb import DynamoLedger
-from herald.plan import Plan, load_plan_strict
+from herald.plan import LoadedPlan, load_plan_strict
 from herald_dev.fake_x import TWEETS, FakeX
 from tests.integration.conftest import (
     another_ledger,
@@ -69,11 +69,11 @@ def campaign(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def plan(campaign: Path) -> Plan:
+def plan(campaign: Path) -> LoadedPlan:
     return load_plan_strict([campaign])
 
 
-def assert_exactly_once(fake: FakeX, plan: Plan, ledger: DynamoLedger) -> None:
+def assert_exactly_once(fake: FakeX, plan: LoadedPlan, ledger: DynamoLedger) -> None:
     """Every delivery is SENT, posted once (no second create call at all), threads chained."""
     assert len(plan) == 12
     assert set(states(ledger, plan).values()) == {State.SENT}
@@ -92,7 +92,7 @@ def assert_exactly_once(fake: FakeX, plan: Plan, ledger: DynamoLedger) -> None:
 
 
 def test_eight_threads_ticking_the_same_minute_publish_each_delivery_once(
-    plan: Plan,
+    plan: LoadedPlan,
     ledger: DynamoLedger,
     dynamodb_local: str,
     fake_x: FakeX,
@@ -132,7 +132,7 @@ def test_eight_threads_ticking_the_same_minute_publish_each_delivery_once(
 
 def test_eight_processes_ticking_the_same_minute_publish_each_delivery_once(
     campaign: Path,
-    plan: Plan,
+    plan: LoadedPlan,
     ledger: DynamoLedger,
     dynamodb_local: str,
     fake_x: FakeX,

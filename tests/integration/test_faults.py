@@ -14,12 +14,13 @@ from typing import Any
 
 import pytest
 
-from herald.channels import MediaItem, Outcome
+from herald.channels import Outcome
 from herald.channels.x import XChannel
+from herald.delivery import DeliveryKey, MediaItem
 from herald.engine import Engine, Event, Summary
-from herald.ledger import DeliveryKey, Record, State
+from herald.ledger import Record, State
 from herald.ledger.dynamodb import DynamoLedger
-from herald.plan import Plan
+from herald.plan import LoadedPlan
 from herald_dev.fake_x import DUPLICATE_DETAIL, TWEETS, USER_TWEETS, FakeX, FaultKind
 from tests.integration.conftest import (
     another_ledger,
@@ -57,7 +58,7 @@ MakeChannel = Callable[..., XChannel]
 
 
 @pytest.fixture
-def plan(tmp_path: Path) -> Plan:
+def plan(tmp_path: Path) -> LoadedPlan:
     return plan_of(tmp_path, CAMPAIGN)
 
 
@@ -88,7 +89,7 @@ def events(summary: Summary) -> list[tuple[Event, str]]:
 
 
 def test_a_429_waits_for_the_reset_then_publishes_once(
-    plan: Plan, ledger: DynamoLedger, fake_x: FakeX, channel: XChannel
+    plan: LoadedPlan, ledger: DynamoLedger, fake_x: FakeX, channel: XChannel
 ) -> None:
     # Given X answers the first post with 429, its window resetting at 08:05
     fake_x.fail_next(TWEETS, FaultKind.RATE_LIMIT, reset_at=int(at(5).timestamp()))
@@ -127,7 +128,7 @@ def test_a_429_waits_for_the_reset_then_publishes_once(
     ids=["500", "503", "hang", "403-duplicate"],
 )
 def test_an_answer_that_leaves_it_open_is_unknown_and_never_reposted(
-    plan: Plan,
+    plan: LoadedPlan,
     ledger: DynamoLedger,
     fake_x: FakeX,
     make_x_channel: MakeChannel,
@@ -166,7 +167,7 @@ def test_an_answer_that_leaves_it_open_is_unknown_and_never_reposted(
     ids=["drop-after-accept", "hang-after-accept"],
 )
 def test_a_post_accepted_but_unanswered_is_reconciled_to_sent(
-    plan: Plan,
+    plan: LoadedPlan,
     ledger: DynamoLedger,
     fake_x: FakeX,
     make_x_channel: MakeChannel,
@@ -197,7 +198,7 @@ def test_a_post_accepted_but_unanswered_is_reconciled_to_sent(
 
 
 def test_a_real_duplicate_is_found_on_the_account_and_recorded_sent(
-    plan: Plan, ledger: DynamoLedger, fake_x: FakeX, channel: XChannel
+    plan: LoadedPlan, ledger: DynamoLedger, fake_x: FakeX, channel: XChannel
 ) -> None:
     # Given the same text is already on the account (someone posted it by hand)
     earlier = channel.publish("hertspolice", TEXT, None, [])
@@ -223,7 +224,7 @@ def test_a_real_duplicate_is_found_on_the_account_and_recorded_sent(
     ids=["400", "401", "403"],
 )
 def test_a_refusal_is_failed_with_the_reason_and_not_retried(
-    plan: Plan,
+    plan: LoadedPlan,
     ledger: DynamoLedger,
     fake_x: FakeX,
     channel: XChannel,
@@ -255,7 +256,7 @@ def test_a_refusal_is_failed_with_the_reason_and_not_retried(
 
 
 def test_a_delivery_claimed_by_another_worker_is_left_to_it(
-    plan: Plan, ledger: DynamoLedger, dynamodb_local: str, fake_x: FakeX, channel: XChannel
+    plan: LoadedPlan, ledger: DynamoLedger, dynamodb_local: str, fake_x: FakeX, channel: XChannel
 ) -> None:
     # Given another worker, on its own ledger client, claimed the delivery first
     other = another_ledger(ledger, dynamodb_local)
@@ -291,7 +292,7 @@ class StallAfterClaim(DynamoLedger):
 
 
 def test_a_worker_whose_claim_was_taken_over_does_not_publish(
-    plan: Plan,
+    plan: LoadedPlan,
     ledger: DynamoLedger,
     dynamodb_client: Any,
     fake_x: FakeX,
@@ -340,7 +341,7 @@ class StallBeforeCall:
 
 
 def test_a_worker_whose_attempt_expired_records_nothing_and_it_is_reconciled(
-    plan: Plan,
+    plan: LoadedPlan,
     ledger: DynamoLedger,
     dynamodb_local: str,
     fake_x: FakeX,
@@ -429,7 +430,7 @@ class AttemptingFirst:
     ids=["claim", "attempting"],
 )
 def test_a_throttled_write_before_the_call_defers_and_a_later_tick_publishes(
-    plan: Plan,
+    plan: LoadedPlan,
     ledger: DynamoLedger,
     dynamodb_client: Any,
     fake_x: FakeX,
@@ -462,7 +463,7 @@ def test_a_throttled_write_before_the_call_defers_and_a_later_tick_publishes(
 
 
 def test_a_throttled_sent_write_is_reconciled_not_reposted(
-    plan: Plan, ledger: DynamoLedger, dynamodb_client: Any, fake_x: FakeX, channel: XChannel
+    plan: LoadedPlan, ledger: DynamoLedger, dynamodb_client: Any, fake_x: FakeX, channel: XChannel
 ) -> None:
     # Given DynamoDB throttles the write that records SENT
     Throttle(dynamodb_client, State.SENT)
@@ -488,7 +489,7 @@ def test_a_throttled_sent_write_is_reconciled_not_reposted(
 
 
 def test_a_worker_killed_during_the_call_is_reconciled_after_its_lease(
-    plan: Plan,
+    plan: LoadedPlan,
     ledger: DynamoLedger,
     dynamodb_local: str,
     fake_x: FakeX,

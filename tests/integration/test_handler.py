@@ -13,7 +13,7 @@ import pytest
 
 from herald.ledger import State
 from herald.ledger.dynamodb import DynamoLedger
-from herald.plan import Plan
+from herald.plan import LoadedPlan
 from herald.timeutil import format_utc
 from herald_dev.fake_x import TWEETS, FakeX, FaultKind
 from tests.integration.conftest import REPO_ROOT, states, worker_command, worker_env
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 END = datetime(2021, 2, 11, 0, 0, tzinfo=UTC)
 
 
-def tick_times(plan: Plan) -> list[str]:
+def tick_times(plan: LoadedPlan) -> list[str]:
     """Each due minute and the ten after it (enough to reconcile), then the end of the run."""
     moments = sorted(
         {d.at + timedelta(minutes=m) for d in plan.deliveries for m in range(11)} | {END}
@@ -41,7 +41,7 @@ def secret_values(secret: dict[str, Any]) -> list[str]:
 
 
 def test_a_full_run_of_the_handler_logs_no_credentials(
-    sid_plan: Plan,
+    sid_plan: LoadedPlan,
     ledger: DynamoLedger,
     dynamodb_local: str,
     fake_x: FakeX,

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from herald.ledger import ALL_CAMPAIGNS, DeliveryKey, Ledger, LedgerConflict, Record, State
+from herald.delivery import DeliveryKey
+from herald.ledger import ALL_CAMPAIGNS, Ledger, LedgerConflict, Record, State
 from herald.ledger.dynamodb import DynamoLedger, LedgerUnavailable
 from herald.ledger.sqlite import SqliteLedger
 from herald.ledger.table import Intrinsic, load_template, table_definition_from_template

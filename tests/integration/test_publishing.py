@@ -13,7 +13,7 @@ from herald.channels.x import XChannel
 from herald.engine import Engine, Event
 from herald.ledger import State
 from herald.ledger.dynamodb import DynamoLedger
-from herald.plan import Plan
+from herald.plan import LoadedPlan
 from herald_dev.fake_x import FakeX
 from tests.integration.conftest import assert_published_once, plan_of, tweet_calls
 
@@ -24,7 +24,7 @@ END = datetime(2021, 2, 11, 0, 0, tzinfo=UTC)
 
 
 def test_safer_internet_day_publishes_every_delivery_once(
-    sid_plan: Plan,
+    sid_plan: LoadedPlan,
     ledger: DynamoLedger,
     fake_x: FakeX,
     make_x_channel: Callable[..., XChannel],
@@ -73,7 +73,7 @@ def test_safer_internet_day_publishes_every_delivery_once(
 
 
 def test_after_a_two_hour_outage_only_what_is_still_in_time_goes_out(
-    sid_plan: Plan,
+    sid_plan: LoadedPlan,
     ledger: DynamoLedger,
     fake_x: FakeX,
     make_x_channel: Callable[..., XChannel],

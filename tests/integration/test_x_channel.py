@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from herald.channels import MediaItem, OutcomeKind
+from herald.channels import OutcomeKind
 from herald.channels.x import XChannel, XLookupError
+from herald.delivery import MediaItem
 from herald_dev.fake_x import (
     MEDIA_METADATA,
     MEDIA_UPLOAD,

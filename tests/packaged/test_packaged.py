@@ -32,7 +32,8 @@ from typing import Any
 
 import pytest
 
-from herald.ledger import DeliveryKey, State
+from herald.delivery import DeliveryKey
+from herald.ledger import State
 from herald.ledger.dynamodb import DynamoLedger
 from herald_dev.fake_secrets import FakeSecrets
 from herald_dev.fake_x import FakeX
@@ -171,7 +172,7 @@ def test_the_real_arm64_build_holds_the_pinned_layer(real_build: Path) -> None:
     assert (function / "app.py").is_file()
     assert (function / "campaigns" / f"{CAMPAIGN}.yaml").is_file()
     # and the plan compiled from exactly those campaigns, which the function starts from
-    from herald.schedule import load_compiled
+    from herald.compiled_plan import load_compiled
 
     assert len(load_compiled(function / "campaigns")) == 13
 

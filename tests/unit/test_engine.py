@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from herald.channels import MediaItem, Outcome, OutcomeKind
+from herald.channels import Outcome, OutcomeKind
+from herald.delivery import DeliveryKey, MediaItem
 from herald.engine import Engine, Event
-from herald.ledger import ALL_CAMPAIGNS, DeliveryKey, State
+from herald.ledger import ALL_CAMPAIGNS, State
 from herald.ledger.sqlite import SqliteLedger
-from herald.plan import Plan, load_plan_strict
+from herald.plan import LoadedPlan, load_plan_strict
 
 CAMPAIGN = """\
 campaign: demo
@@ -95,7 +96,7 @@ class ScriptedChannel:
 
 
 @pytest.fixture
-def plan(tmp_path: Path) -> Plan:
+def plan(tmp_path: Path) -> LoadedPlan:
     path = tmp_path / "demo.yaml"
     path.write_text(CAMPAIGN, encoding="utf-8")
     return load_plan_strict([path])
@@ -111,7 +112,7 @@ def channel() -> ScriptedChannel:
     return ScriptedChannel()
 
 
-def make_engine(plan: Plan, ledger: SqliteLedger, channel: ScriptedChannel) -> Engine:
+def make_engine(plan: LoadedPlan, ledger: SqliteLedger, channel: ScriptedChannel) -> Engine:
     return Engine(plan, ledger, {"x": channel})
 
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from herald.ledger import DeliveryKey, Ledger, LedgerConflict, State
+from herald.delivery import DeliveryKey
+from herald.ledger import Ledger, LedgerConflict, State
 from herald.ledger.sqlite import SqliteLedger
 
 T0 = datetime(2021, 2, 9, 8, 0, tzinfo=UTC)

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from herald.channels import MediaItem, OutcomeKind
+from herald.channels import OutcomeKind
 from herald.channels.outbox import OUTBOX_FILE, OutboxChannel, OutboxFault
+from herald.delivery import MediaItem
 
 NOW = datetime(2021, 2, 9, 8, 0, tzinfo=UTC)
 

@@ -14,7 +14,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from herald.campaign import Campaign, load_campaign
-from herald.plan import Delivery, deliveries
+from herald.plan import LoadedDelivery, deliveries
 from herald.release import load_release
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,11 +43,11 @@ def campaign() -> Campaign:
 
 
 @pytest.fixture(scope="module")
-def rendered(campaign: Campaign) -> list[tuple[Delivery, str]]:
+def rendered(campaign: Campaign) -> list[tuple[LoadedDelivery, str]]:
     return [(d, d.render()) for d in deliveries(campaign)]
 
 
-def texts_by_post(rendered: list[tuple[Delivery, str]]) -> dict[str, str]:
+def texts_by_post(rendered: list[tuple[LoadedDelivery, str]]) -> dict[str, str]:
     """Each post's parts joined, so a thread can be read as a whole."""
     joined: dict[str, list[str]] = {}
     for delivery, text in rendered:
@@ -104,7 +104,7 @@ def test_times_are_the_planned_day(campaign: Campaign) -> None:
     assert local["follow-up"].date() in (date(2021, 2, 10), date(2021, 2, 11))
 
 
-def test_every_part_fits_on_x_and_none_repeat(rendered: list[tuple[Delivery, str]]) -> None:
+def test_every_part_fits_on_x_and_none_repeat(rendered: list[tuple[LoadedDelivery, str]]) -> None:
     # Given every delivery rendered as it will be published
     measure = weighted_length()
     texts = [text for _, text in rendered]

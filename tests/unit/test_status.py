@@ -9,7 +9,7 @@ import pytest
 
 from herald.ledger import ALL_CAMPAIGNS
 from herald.ledger.sqlite import SqliteLedger
-from herald.plan import Plan, load_plan_strict
+from herald.plan import LoadedPlan, load_plan_strict
 from herald.status import View, collect
 
 CAMPAIGN = """\
@@ -31,7 +31,7 @@ T0 = datetime(2021, 2, 9, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def plan(tmp_path: Path) -> Plan:
+def plan(tmp_path: Path) -> LoadedPlan:
     path = tmp_path / "demo.yaml"
     path.write_text(CAMPAIGN, encoding="utf-8")
     return load_plan_strict([path])
@@ -42,11 +42,11 @@ def ledger(tmp_path: Path) -> SqliteLedger:
     return SqliteLedger(tmp_path / "ledger.sqlite3")
 
 
-def views(plan: Plan, ledger: SqliteLedger, now: datetime) -> dict[str, tuple[View, str]]:
+def views(plan: LoadedPlan, ledger: SqliteLedger, now: datetime) -> dict[str, tuple[View, str]]:
     return {r.delivery.key.post: (r.view, r.detail) for r in collect(plan, ledger, now).rows}
 
 
-def test_without_a_pause_due_then_missed(plan: Plan, ledger: SqliteLedger) -> None:
+def test_without_a_pause_due_then_missed(plan: LoadedPlan, ledger: SqliteLedger) -> None:
     # Given no record for the morning post
     # When read inside its window, then after it
     # Then it is DUE, then MISSED; the evening post is SCHEDULED
@@ -57,7 +57,7 @@ def test_without_a_pause_due_then_missed(plan: Plan, ledger: SqliteLedger) -> No
 
 
 def test_a_paused_post_reads_as_held_not_as_about_to_go_out(
-    plan: Plan, ledger: SqliteLedger
+    plan: LoadedPlan, ledger: SqliteLedger
 ) -> None:
     # Given everything is paused
     ledger.pause(ALL_CAMPAIGNS, "major incident", T0 - timedelta(minutes=1))

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from herald import yamlsource
 from herald.campaign import Account, Campaign, Part, Post, parse_local_time
-from herald.plan import Delivery, Plan, deliveries
+from herald.plan import LoadedDelivery, LoadedPlan, deliveries
 
 ZONES = ["Europe/London", "America/New_York", "Australia/Lord_Howe", "Pacific/Apia"]
 
@@ -215,7 +215,7 @@ window_ends = st.integers(-5, 125).map(lambda m: BASE + timedelta(minutes=m))
 odd_moments = st.integers(-300, 7500).map(lambda s: BASE + timedelta(seconds=s))
 
 
-def keys(items: list[Delivery] | tuple[Delivery, ...]) -> list[tuple[str, ...]]:
+def keys(items: list[LoadedDelivery] | tuple[LoadedDelivery, ...]) -> list[tuple[str, ...]]:
     return sorted(tuple(d.key) for d in items)
 
 
@@ -227,7 +227,7 @@ def test_between_equals_the_brute_force_filter(
     # Given campaigns with random due times (many at the same minute) and a random window
     campaigns = [campaign_at(i, minutes, accounts) for i, (minutes, accounts) in enumerate(specs)]
     everything = [d for c in campaigns for d in deliveries(c)]
-    plan = Plan(campaigns)
+    plan = LoadedPlan(campaigns)
     # When the plan is asked for the deliveries due in (a, b]
     found = plan.between(a, b)
     # Then it is exactly those a brute-force filter finds, in due order

@@ -24,7 +24,7 @@ from urllib3.exceptions import (
     ProtocolError,
 )
 
-from herald.channels import MediaItem, OutcomeKind
+from herald.channels import OutcomeKind
 from herald.channels.x import (
     RATE_LIMIT_FALLBACK,
     Stage,
@@ -41,6 +41,7 @@ from herald.credentials import (
     SecretsManagerCredentials,
     StaticCredentials,
 )
+from herald.delivery import MediaItem
 from herald_dev.fake_x import DUPLICATE_DETAIL, oauth1_signature, parse_oauth_header
 
 NOW = datetime(2021, 2, 9, 8, 0, tzinfo=UTC)

@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from pathlib import Path
 from typing import Protocol
+
+from herald.delivery import MediaItem
 
 
 class OutcomeKind(StrEnum):
@@ -27,12 +28,6 @@ class Outcome:
     reason: str | None = None
     retryable: bool = False
     retry_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class MediaItem:
-    path: Path
-    alt: str
 
 
 class Channel(Protocol):

@@ -23,7 +23,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from herald.channels import MediaItem, Outcome, OutcomeKind
+from herald.channels import Outcome, OutcomeKind
+from herald.delivery import MediaItem
 from herald.timeutil import format_utc, parse_utc
 
 log = logging.getLogger(__name__)

@@ -26,8 +26,9 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from herald.channels import MediaItem, Outcome, OutcomeKind
+from herald.channels import Outcome, OutcomeKind
 from herald.credentials import CredentialsError, CredentialsProvider, OAuth1Credentials
+from herald.delivery import MediaItem
 
 if TYPE_CHECKING:
     import requests

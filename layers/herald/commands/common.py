@@ -12,7 +12,7 @@ from herald.problems import InputError, Problem
 
 if TYPE_CHECKING:
     from herald.ledger import Ledger
-    from herald.plan import Plan
+    from herald.plan import LoadedPlan
 
 DEFAULT_LEDGER = Path(".herald/ledger.sqlite3")
 DEFAULT_CAMPAIGNS = Path("campaigns")
@@ -58,7 +58,7 @@ def open_ledger(args: argparse.Namespace) -> Ledger:
     return SqliteLedger(path)
 
 
-def load_plan(paths: list[Path]) -> Plan:
+def load_plan(paths: list[Path]) -> LoadedPlan:
     """The plan of every valid campaign; problems of broken ones go to stderr."""
     from herald.plan import load_plan as load
 

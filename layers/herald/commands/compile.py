@@ -22,8 +22,8 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from herald.compiled_plan import write_index
     from herald.plan import load_plan
-    from herald.schedule import write_index
 
     plan, problems = load_plan([args.folder])
     refused = [p for p in problems if p.is_error]

@@ -14,7 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import NamedTuple, Protocol
+from typing import Protocol
+
+from herald.delivery import DeliveryKey
 
 # Pause scope that stops every campaign.
 ALL_CAMPAIGNS = "*"
@@ -30,18 +32,6 @@ class State(StrEnum):
 
 
 FINAL_STATES = frozenset({State.SENT, State.SKIPPED})
-
-
-class DeliveryKey(NamedTuple):
-    """One delivery: a post of a campaign, on one channel, from one account."""
-
-    campaign: str
-    post: str
-    channel: str
-    account: str
-
-    def __str__(self) -> str:
-        return f"{self.campaign}/{self.post} [{self.channel}:{self.account}]"
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from herald.ledger import DeliveryKey, Pause, Record, State, conflict
+from herald.delivery import DeliveryKey
+from herald.ledger import Pause, Record, State, conflict
 from herald.timeutil import format_utc, parse_utc
 
 if TYPE_CHECKING:

@@ -17,7 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from herald.ledger import DeliveryKey, Pause, Record, State, conflict
+from herald.delivery import DeliveryKey
+from herald.ledger import Pause, Record, State, conflict
 from herald.timeutil import format_utc, parse_utc
 
 # Bound parameters per SELECT ... IN (...) when reading many keys.

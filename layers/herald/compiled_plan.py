@@ -1,8 +1,9 @@
-"""What the engine needs from a plan, and the plan compiled at build time.
+"""The compiled plan: the index of every delivery that `herald compile` writes at build time.
 
 The engine only asks "what is due between these two moments" and, for what it publishes,
-"render this". `Plan` (herald.plan) answers from loaded campaigns; `CompiledPlan` answers
-from `plan.json`, an index that `herald compile` writes next to the packaged campaigns.
+"render this" (herald.delivery.Plan). `LoadedPlan` (herald.plan) answers from loaded
+campaigns; `CompiledPlan` answers from `plan.json`, an index that `herald compile` writes
+next to the packaged campaigns.
 Loading the index needs only the standard library, so a cold start with nothing due never
 parses YAML nor imports pydantic, ruamel, ftfy or Jinja. A campaign file is loaded only
 when one of its deliveries has to be rendered.
@@ -18,37 +19,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from herald.channels import MediaItem
-from herald.ledger import DeliveryKey
+from herald.delivery import DeliveryKey, MediaItem
 
 if TYPE_CHECKING:
-    from herald.plan import Delivery, Plan
+    from herald.plan import LoadedDelivery, LoadedPlan
 
 INDEX_NAME = "plan.json"
 INDEX_VERSION = 1
-
-
-class Due(Protocol):
-    """One delivery as the engine sees it."""
-
-    @property
-    def key(self) -> DeliveryKey: ...
-    @property
-    def at(self) -> datetime: ...
-    @property
-    def deadline(self) -> datetime: ...
-    @property
-    def parent_key(self) -> DeliveryKey | None: ...
-    def render(self) -> str: ...
-    def media(self) -> list[MediaItem]: ...
-
-
-class Schedule(Protocol):
-    def between(self, start: datetime, end: datetime) -> Sequence[Due]:
-        """Deliveries due in (start, end], in due order."""
-        ...
 
 
 def digest(folder: Path) -> str:
@@ -61,7 +40,7 @@ def digest(folder: Path) -> str:
     return hashed.hexdigest()
 
 
-def compile_index(plan: Plan, folder: Path, refused: Iterable[str] = ()) -> dict[str, Any]:
+def compile_index(plan: LoadedPlan, folder: Path, refused: Iterable[str] = ()) -> dict[str, Any]:
     """The index of `plan`, whose campaigns live under `folder`."""
     return {
         "version": INDEX_VERSION,
@@ -89,7 +68,7 @@ def compile_index(plan: Plan, folder: Path, refused: Iterable[str] = ()) -> dict
     }
 
 
-def accounts(plan: Plan) -> dict[str, dict[str, dict[str, str | None]]]:
+def accounts(plan: LoadedPlan) -> dict[str, dict[str, dict[str, str | None]]]:
     """Every account the plan publishes from, by channel: its handle and user id."""
     found: dict[str, dict[str, dict[str, str | None]]] = {}
     for campaign in plan.campaigns.values():
@@ -103,7 +82,7 @@ def accounts(plan: Plan) -> dict[str, dict[str, dict[str, str | None]]]:
 
 
 @dataclass(frozen=True, slots=True)
-class Entry:
+class CompiledDelivery:
     """A delivery known from the index; rendered by loading its campaign on first need."""
 
     key: DeliveryKey
@@ -116,7 +95,7 @@ class Entry:
     def parent_key(self) -> DeliveryKey | None:
         return None if self.reply_to is None else self.key._replace(post=self.reply_to)
 
-    def delivery(self) -> Delivery:
+    def delivery(self) -> LoadedDelivery:
         return self.plan.resolve(self.key)
 
     def render(self) -> str:
@@ -142,23 +121,23 @@ class CompiledPlan:
         lateness = {
             cid: timedelta(seconds=c["max_lateness"]) for cid, c in index["campaigns"].items()
         }
-        entries = []
+        rows = []
         for stamp, campaign, post, channel, account, reply_to in index["deliveries"]:
             at = datetime.fromtimestamp(stamp, UTC)
             key = DeliveryKey(campaign, post, channel, account)
-            entries.append(Entry(key, at, at + lateness[campaign], reply_to, self))
-        self.deliveries: Sequence[Entry] = tuple(entries)
+            rows.append(CompiledDelivery(key, at, at + lateness[campaign], reply_to, self))
+        self.deliveries: Sequence[CompiledDelivery] = tuple(rows)
         self._times = [e.at for e in self.deliveries]
-        self._loaded: dict[str, dict[DeliveryKey, Delivery]] = {}
+        self._loaded: dict[str, dict[DeliveryKey, LoadedDelivery]] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.deliveries)
 
-    def between(self, start: datetime, end: datetime) -> Sequence[Entry]:
+    def between(self, start: datetime, end: datetime) -> Sequence[CompiledDelivery]:
         return self.deliveries[bisect_right(self._times, start) : bisect_right(self._times, end)]
 
-    def resolve(self, key: DeliveryKey) -> Delivery:
+    def resolve(self, key: DeliveryKey) -> LoadedDelivery:
         """The full delivery behind `key`, loading its campaign file if not yet loaded."""
         from herald.render import RenderError
 
@@ -170,7 +149,7 @@ class CompiledPlan:
             raise RenderError(f"{key} is in the compiled plan but not in its campaign file")
         return found
 
-    def _load(self, campaign_id: str) -> dict[DeliveryKey, Delivery]:
+    def _load(self, campaign_id: str) -> dict[DeliveryKey, LoadedDelivery]:
         from herald.campaign import load_campaign
         from herald.plan import deliveries
         from herald.render import RenderError
@@ -197,7 +176,7 @@ def load_compiled(folder: Path) -> CompiledPlan:
     return CompiledPlan(folder, index)
 
 
-def write_index(folder: Path, plan: Plan, refused: Iterable[str] = ()) -> Path:
+def write_index(folder: Path, plan: LoadedPlan, refused: Iterable[str] = ()) -> Path:
     path = folder / INDEX_NAME
     index = compile_index(plan, folder, refused)
     path.write_text(json.dumps(index, separators=(",", ":")), encoding="utf-8")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from herald.compiled_plan import CompiledPlan, StaleIndex, load_compiled, write_index
 from herald.plan import load_plan_strict
-from herald.runtime import load_schedule
-from herald.schedule import CompiledPlan, StaleIndex, load_compiled, write_index
+from herald.runtime import load_plan_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -55,7 +55,7 @@ def test_an_index_is_refused_once_any_campaign_file_changes(campaigns: Path) -> 
     # Then the index no longer loads, and the function falls back to loading the campaigns
     with pytest.raises(StaleIndex, match="changed since it was compiled"):
         load_compiled(campaigns)
-    schedule, accounts, refused = load_schedule(campaigns)
+    schedule, accounts, refused = load_plan_for(campaigns)
     assert not isinstance(schedule, CompiledPlan)
     assert accounts == {"hertspolice": {"handle": "HertsPolice", "user_id": None}}
     assert refused == []
@@ -65,7 +65,7 @@ def test_without_an_index_the_campaigns_are_loaded(campaigns: Path) -> None:
     # Given no plan.json / When the function loads its schedule / Then it loads the campaigns
     with pytest.raises(StaleIndex):
         load_compiled(campaigns)
-    schedule, _, _ = load_schedule(campaigns)
+    schedule, _, _ = load_plan_for(campaigns)
     assert len(schedule.between(datetime(2021, 2, 1, tzinfo=UTC), datetime(2021, 3, 1, tzinfo=UTC)))
 
 
@@ -82,7 +82,7 @@ def test_a_refused_campaign_is_named_in_the_index(campaigns: Path) -> None:
     # Then the valid campaign is indexed and the broken one is named, not silently dropped
     assert done.returncode == 0, done.stderr
     assert "broken.yaml:1:" in done.stderr
-    schedule, _, refused = load_schedule(campaigns)
+    schedule, _, refused = load_plan_for(campaigns)
     assert isinstance(schedule, CompiledPlan)
     assert len(schedule) == 13
     assert refused and "broken.yaml" in refused[0]
@@ -95,9 +95,9 @@ def test_an_idle_cold_start_loads_no_campaign_parser_and_no_tracer(campaigns: Pa
 import sys
 from datetime import datetime, UTC
 from pathlib import Path
-from herald.runtime import load_schedule
+from herald.runtime import load_plan_for
 from herald.engine import Engine
-schedule, _, _ = load_schedule(Path({str(campaigns)!r}))
+schedule, _, _ = load_plan_for(Path({str(campaigns)!r}))
 engine = Engine(schedule, None, {{}})
 now = datetime(2026, 11, 29, 12, tzinfo=UTC)
 assert not engine.has_work(now)

@@ -1,0 +1,58 @@
+"""The words every layer shares: a delivery, its key, its media, and a plan of deliveries.
+
+A *delivery* is one part of a post (the post itself, or one reply of its thread) for one
+channel and one account. A *plan* is every delivery in due order. The campaign model, the
+plans (herald.plan, herald.compiled_plan), the ledger, the channels and the engine all
+import these types from here, so none of them depends on another for its vocabulary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import NamedTuple, Protocol
+
+
+class DeliveryKey(NamedTuple):
+    """One delivery: a post part of a campaign, on one channel, from one account."""
+
+    campaign: str
+    post: str
+    channel: str
+    account: str
+
+    def __str__(self) -> str:
+        return f"{self.campaign}/{self.post} [{self.channel}:{self.account}]"
+
+
+@dataclass(frozen=True)
+class MediaItem:
+    """An image to publish with a delivery, and its alt text."""
+
+    path: Path
+    alt: str
+
+
+class Delivery(Protocol):
+    """One delivery as the engine sees it, whichever plan it came from."""
+
+    @property
+    def key(self) -> DeliveryKey: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def deadline(self) -> datetime: ...
+    @property
+    def parent_key(self) -> DeliveryKey | None: ...
+    def render(self) -> str: ...
+    def media(self) -> list[MediaItem]: ...
+
+
+class Plan(Protocol):
+    """Every delivery in due order; what the engine asks of a plan."""
+
+    def between(self, start: datetime, end: datetime) -> Sequence[Delivery]:
+        """Deliveries due in (start, end], in due order."""
+        ...
