@@ -24,7 +24,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     now = runtime.scheduled_time(event)
     log.set_correlation_id(runtime.correlation_id(event, now))
     remaining = getattr(context, "get_remaining_time_in_millis", None)
-    summary = runtime.handle(event, (lambda: remaining() / 1000) if remaining else None, observer)
+    summary = runtime.handle(now, (lambda: remaining() / 1000) if remaining else None, observer)
     result = summary.as_dict()
     log.info("tick", extra={"summary": result})
     return result

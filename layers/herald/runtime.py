@@ -4,7 +4,6 @@ built once per container and reused by every warm tick."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,13 +35,7 @@ def correlation_id(event: Mapping[str, Any], now: datetime) -> str:
     return str(event_id) if event_id else f"tick-{now:%Y%m%dT%H%MZ}"
 
 
-@dataclass
-class Publisher:
-    settings: Settings
-    engine: Engine
-
-
-_publisher: Publisher | None = None
+_engine: Engine | None = None
 
 
 def load_plan_for(folder: Path) -> tuple[Plan, dict[str, dict[str, Any]], list[str]]:
@@ -65,14 +58,14 @@ def load_plan_for(folder: Path) -> tuple[Plan, dict[str, dict[str, Any]], list[s
     return compiled, compiled.accounts.get("x", {}), compiled.refused
 
 
-def build(settings: Settings, observer: Observer) -> Publisher:
+def build(settings: Settings, observer: Observer) -> Engine:
     """The engine for these settings: campaigns from CAMPAIGNS_DIR, the DynamoDB ledger,
     X with credentials from Secrets Manager. Broken campaigns are logged and left out."""
     from herald.channels.x import XChannel
     from herald.credentials import SecretsManagerCredentials
     from herald.ledger.dynamodb import DynamoLedger
 
-    schedule, x_accounts, refused = load_plan_for(settings.campaigns_dir)
+    plan, x_accounts, refused = load_plan_for(settings.campaigns_dir)
     if refused:
         from herald.observability import logger
 
@@ -83,34 +76,30 @@ def build(settings: Settings, observer: Observer) -> Publisher:
         SecretsManagerCredentials(settings.credentials_secret),
         base_url=settings.x_api_base_url,
     )
-    engine = Engine(schedule, DynamoLedger(settings.ledger_table), {"x": x}, observer)
-    return Publisher(settings, engine)
+    return Engine(plan, DynamoLedger(settings.ledger_table), {"x": x}, observer)
 
 
-def publisher(observer: Observer) -> Publisher:
-    global _publisher
-    if _publisher is None:
-        _publisher = build(Settings.from_env(), observer)
-    return _publisher
+def engine(observer: Observer) -> Engine:
+    """The container's engine, built on its first tick and reused by every warm one."""
+    global _engine
+    if _engine is None:
+        _engine = build(Settings.from_env(), observer)
+    return _engine
 
 
 def reset() -> None:
-    """Forget the container's publisher (tests; a new cold start)."""
-    global _publisher
-    _publisher = None
+    """Forget the container's engine (tests; a new cold start)."""
+    global _engine
+    _engine = None
 
 
-def handle(
-    event: Mapping[str, Any],
-    remaining: Callable[[], float] | None,
-    observer: Observer,
-) -> Summary:
-    now = scheduled_time(event)
-    engine = publisher(observer).engine
-    if not engine.has_work(now):
-        return engine.tick(now, remaining)  # idle: no X-Ray SDK, no boto3, no network
+def handle(now: datetime, remaining: Callable[[], float] | None, observer: Observer) -> Summary:
+    """One tick at the event's time `now` (see scheduled_time)."""
+    publisher = engine(observer)
+    if not publisher.has_work(now):
+        return publisher.tick(now, remaining)  # idle: no X-Ray SDK, no boto3, no network
     from herald.observability import tracer
 
     with tracer().provider.in_subsegment("## tick") as subsegment:
         subsegment.put_annotation("scheduled_time", now.isoformat())
-        return engine.tick(now, remaining)
+        return publisher.tick(now, remaining)

@@ -29,13 +29,7 @@ TABLE_ARN = {"Fn::GetAtt": ["LedgerTable", "Arn"]}
 DLQ_ARN = {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
 TOPIC = {"Ref": "AlarmTopic"}
 FUNCTION = {"Ref": "PublisherFunction"}
-LEDGER_ACTIONS = {
-    "dynamodb:GetItem",
-    "dynamodb:BatchGetItem",
-    "dynamodb:Query",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-}
+LEDGER_ACTIONS = {"dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:UpdateItem"}
 HERALD_SERVICE = [{"Name": "service", "Value": "herald"}]
 BY_FUNCTION = [{"Name": "FunctionName", "Value": FUNCTION}]
 
@@ -397,18 +391,15 @@ def test_resource_policies_grant_no_wildcard_action_but_key_administration(
     ]
 
 
-def test_wildcard_resources_are_only_for_namespaced_metrics(cfn: dict[str, Any]) -> None:
+def test_no_role_is_granted_anything_on_every_resource(cfn: dict[str, Any]) -> None:
     # Given every IAM statement in the transformed template
     every = [s for _, document in policy_documents(cfn) for s in statements(document)]
 
     # When the statements on Resource "*" are picked out
     on_everything = [s for s in every if "*" in as_list(s["Resource"])]
 
-    # Then the only one is PutMetricData, held to the herald namespace
-    assert len(on_everything) == 1
-    (metrics,) = on_everything
-    assert as_list(metrics["Action"]) == ["cloudwatch:PutMetricData"]
-    assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "herald"}}
+    # Then there is none: metrics go out as EMF through the logs, so no PutMetricData grant
+    assert on_everything == []
 
 
 def test_function_role_reads_and_writes_only_the_ledger(cfn: dict[str, Any]) -> None:
@@ -456,13 +447,9 @@ def test_function_role_holds_nothing_beyond_its_needs(cfn: dict[str, Any]) -> No
     actions = {a for s in role_statements(cfn, role_name) for a in as_list(s["Action"])}
     managed = role["ManagedPolicyArns"]
 
-    # Then it is the ledger, the secret, metrics and the failure destination; logs and
-    # X-Ray come from AWS's narrow managed policies
-    assert actions == LEDGER_ACTIONS | {
-        "secretsmanager:GetSecretValue",
-        "cloudwatch:PutMetricData",
-        "sqs:SendMessage",
-    }
+    # Then it is the ledger, the secret and the failure destination; logs and X-Ray come
+    # from AWS's narrow managed policies
+    assert actions == LEDGER_ACTIONS | {"secretsmanager:GetSecretValue", "sqs:SendMessage"}
     sends = [
         s for s in role_statements(cfn, role_name) if "sqs:SendMessage" in as_list(s["Action"])
     ]
