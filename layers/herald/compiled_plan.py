@@ -14,14 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from herald.delivery import DeliveryKey, MediaItem
+from herald.delivery import DeliveryKey, MediaItem, due_between
 
 if TYPE_CHECKING:
     from herald.plan import LoadedDelivery, LoadedPlan
@@ -135,7 +134,7 @@ class CompiledPlan:
         return len(self.deliveries)
 
     def between(self, start: datetime, end: datetime) -> Sequence[CompiledDelivery]:
-        return self.deliveries[bisect_right(self._times, start) : bisect_right(self._times, end)]
+        return self.deliveries[due_between(self._times, start, end)]
 
     def resolve(self, key: DeliveryKey) -> LoadedDelivery:
         """The full delivery behind `key`, loading its campaign file if not yet loaded."""

@@ -8,6 +8,7 @@ import these types from here, so none of them depends on another for its vocabul
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,6 +49,12 @@ class Delivery(Protocol):
     def parent_key(self) -> DeliveryKey | None: ...
     def render(self) -> str: ...
     def media(self) -> list[MediaItem]: ...
+
+
+def due_between(times: Sequence[datetime], start: datetime, end: datetime) -> slice:
+    """The positions, in a plan's sorted due times, of the deliveries due in (start, end]:
+    a binary search, O(log n)."""
+    return slice(bisect_right(times, start), bisect_right(times, end))
 
 
 class Plan(Protocol):

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from herald.campaign import Account, Campaign, Part, Post, load_campaigns
-from herald.delivery import DeliveryKey, MediaItem
+from herald.delivery import DeliveryKey, MediaItem, due_between
 from herald.problems import InputError, Problem
 
 
@@ -100,12 +100,11 @@ class LoadedPlan:
 
     def between(self, start: datetime, end: datetime) -> Sequence[LoadedDelivery]:
         """Deliveries due in (start, end], in due order."""
-        low = bisect_right(self._times, start)
-        high = bisect_right(self._times, end)
-        return self.deliveries[low:high]
+        return self.deliveries[due_between(self._times, start, end)]
 
     def any_between(self, start: datetime, end: datetime) -> bool:
-        return bisect_right(self._times, start) < bisect_right(self._times, end)
+        window = due_between(self._times, start, end)
+        return window.start < window.stop
 
     def next_after(self, moment: datetime) -> LoadedDelivery | None:
         index = bisect_right(self._times, moment)

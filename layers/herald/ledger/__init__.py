@@ -144,6 +144,12 @@ class Ledger(Protocol):
     def pauses(self) -> list[Pause]: ...
 
 
+def sort_key(key: DeliveryKey) -> str:
+    """A record's key within its campaign: both adapters store and list records by it, so
+    they list them in the same order."""
+    return f"{key.post}#{key.channel}#{key.account}"
+
+
 def conflict(
     key: DeliveryKey, action: str, expected: str, token: str | None, old: Record | None
 ) -> LedgerConflict:

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from herald.delivery import DeliveryKey
-from herald.ledger import Pause, Record, State, conflict
+from herald.ledger import Pause, Record, State, conflict, sort_key
 from herald.timeutil import format_utc, parse_utc
 
 if TYPE_CHECKING:
@@ -52,10 +52,6 @@ AttributeValue = dict[str, Any]
 
 class LedgerUnavailable(RuntimeError):
     """DynamoDB kept some reads unprocessed after every retry: try again on the next tick."""
-
-
-def sort_key(key: DeliveryKey) -> str:
-    return f"{key.post}#{key.channel}#{key.account}"
 
 
 class DynamoLedger:

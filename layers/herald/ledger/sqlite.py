@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from herald.delivery import DeliveryKey
-from herald.ledger import Pause, Record, State, conflict
+from herald.ledger import Pause, Record, State, conflict, sort_key
 from herald.timeutil import format_utc, parse_utc
 
 # Bound parameters per SELECT ... IN (...) when reading many keys.
@@ -74,11 +74,6 @@ _UPSERT = (
 )
 
 Row = dict[str, Any]
-
-
-def sort_key(key: DeliveryKey) -> str:
-    """The same sort key as DynamoDB's, so both adapters list records in the same order."""
-    return f"{key.post}#{key.channel}#{key.account}"
 
 
 class SqliteLedger:
