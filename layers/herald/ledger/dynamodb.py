@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from herald.delivery import DeliveryKey
-from herald.ledger import Pause, Record, State, conflict, sort_key
+from herald.ledger import READ_BACK, Attempt, Pause, Record, State, conflict, sent_text, sort_key
 from herald.timeutil import format_utc, parse_utc
 
 if TYPE_CHECKING:
@@ -41,6 +41,7 @@ _CLAIMABLE = (
     " OR (#state = :claimed AND #lease_until <= :now)"
     " OR (#state = :failed AND #retryable = :true"
     " AND (attribute_not_exists(#not_before) OR #not_before <= :now))"
+    " OR (#state = :skipped AND #due_at <> :due)"
 )
 _HELD = "#state = :{state} AND #claim_token = :token"
 _NAME = re.compile(r"#(\w+)")
@@ -115,7 +116,13 @@ class DynamoLedger:
     # --- transitions ----------------------------------------------------------------
 
     def claim(
-        self, key: DeliveryKey, token: str, now: datetime, lease_until: datetime, due_at: datetime
+        self,
+        key: DeliveryKey,
+        token: str,
+        now: datetime,
+        lease_until: datetime,
+        due_at: datetime,
+        idempotency_key: str | None = None,
     ) -> Record | None:
         return self._update(
             key,
@@ -128,22 +135,32 @@ class DynamoLedger:
                 "updated_at": _time(now),
                 "retryable": {"BOOL": False},
             },
+            keeps={"idempotency_key": _s(idempotency_key)} if idempotency_key else {},
             removes=("not_before", "reason"),
-            count_attempt=True,
+            counts=("attempts",),
             condition=_CLAIMABLE,
-            values=_claimable_values(now),
+            values=_claimable_values(now, due_at),
             refusal=None,
+            note=Attempt(now, State.CLAIMED, key=idempotency_key),
+            done=lambda old: old.state is State.CLAIMED and old.claim_token == token,
         )
 
-    def mark_attempting(self, key: DeliveryKey, token: str, now: datetime) -> Record:
+    def mark_attempting(
+        self, key: DeliveryKey, token: str, now: datetime, text: str | None = None
+    ) -> Record:
         return self._must(
             key,
             token,
             "mark it ATTEMPTING",
             "CLAIMED under this claim",
-            sets={"state": _s(State.ATTEMPTING), "updated_at": _time(now)},
+            sets={
+                "state": _s(State.ATTEMPTING),
+                "updated_at": _time(now),
+                "attempted_at": _time(now),
+            },
             condition=_HELD.format(state="claimed"),
             values={"claimed": _s(State.CLAIMED), "token": _s(token)},
+            note=Attempt(now, State.ATTEMPTING, text=sent_text(text)),
         )
 
     def mark_sent(
@@ -163,6 +180,7 @@ class DynamoLedger:
             removes=("lease_until",),
             condition=_HELD.format(state="attempting"),
             values={"attempting": _s(State.ATTEMPTING), "token": _s(token)},
+            note=Attempt(now, State.SENT, remote_id=remote_id),
         )
 
     def mark_failed(
@@ -198,6 +216,7 @@ class DynamoLedger:
                 "attempting": _s(State.ATTEMPTING),
                 "token": _s(token),
             },
+            note=Attempt(now, State.FAILED, reason),
         )
 
     def mark_unknown(self, key: DeliveryKey, token: str, now: datetime, reason: str) -> Record:
@@ -210,6 +229,7 @@ class DynamoLedger:
             removes=("lease_until",),
             condition=_HELD.format(state="attempting"),
             values={"attempting": _s(State.ATTEMPTING), "token": _s(token)},
+            note=Attempt(now, State.UNKNOWN, reason),
         )
 
     def skip(self, key: DeliveryKey, now: datetime, reason: str, due_at: datetime) -> Record | None:
@@ -225,8 +245,9 @@ class DynamoLedger:
             },
             removes=("claim_token", "lease_until", "not_before"),
             condition=_CLAIMABLE,
-            values=_claimable_values(now),
+            values=_claimable_values(now, due_at),
             refusal=None,
+            note=Attempt(now, State.SKIPPED, reason),
         )
 
     def expire_attempt(self, key: DeliveryKey, now: datetime, reason: str) -> Record | None:
@@ -237,6 +258,49 @@ class DynamoLedger:
             condition="#state = :attempting AND #lease_until <= :now",
             values={"attempting": _s(State.ATTEMPTING), "now": _time(now)},
             refusal=None,
+            note=Attempt(now, State.UNKNOWN, reason),
+        )
+
+    def note_absent(self, key: DeliveryKey, now: datetime) -> Record | None:
+        return self._update(
+            key,
+            sets={},
+            keeps={"absent_since": _time(now)},
+            condition="#state = :unknown",
+            values={"unknown": _s(State.UNKNOWN)},
+            refusal=None,
+            note=Attempt(now, READ_BACK, "not found on the account"),
+        )
+
+    def reclaim_unknown(
+        self,
+        key: DeliveryKey,
+        token: str,
+        now: datetime,
+        lease_until: datetime,
+        absent_before: datetime,
+        max_resends: int,
+    ) -> Record | None:
+        return self._update(
+            key,
+            sets={
+                "state": _s(State.CLAIMED),
+                "claim_token": _s(token),
+                "lease_until": _time(lease_until),
+                "updated_at": _time(now),
+            },
+            removes=("absent_since",),
+            counts=("attempts", "resends"),
+            condition="#state = :unknown AND #absent_since <= :before"
+            " AND (attribute_not_exists(#resends) OR #resends < :most)",
+            values={
+                "unknown": _s(State.UNKNOWN),
+                "before": _time(absent_before),
+                "most": {"N": str(max_resends)},
+            },
+            refusal=None,
+            note=Attempt(now, State.CLAIMED, "settled as absent: one more attempt"),
+            done=lambda old: old.state is State.CLAIMED and old.claim_token == token,
         )
 
     def resolve_unknown(
@@ -255,6 +319,8 @@ class DynamoLedger:
             },
             condition="#state = :unknown",
             values={"unknown": _s(State.UNKNOWN)},
+            note=Attempt(now, State.SENT, "found on the account", remote_id=remote_id),
+            done=lambda old: old.state is State.SENT and old.remote_id == remote_id,
         )
 
     def requeue(self, key: DeliveryKey, now: datetime, reason: str) -> Record:
@@ -273,6 +339,7 @@ class DynamoLedger:
             removes=("lease_until",),
             condition="#state IN (:unknown, :failed)",
             values={"unknown": _s(State.UNKNOWN), "failed": _s(State.FAILED)},
+            note=Attempt(now, State.FAILED, reason),
         )
 
     # --- the pause switch -----------------------------------------------------------
@@ -316,8 +383,13 @@ class DynamoLedger:
         sets: Mapping[str, AttributeValue],
         condition: str,
         values: Mapping[str, AttributeValue],
+        note: Attempt,
         removes: Iterable[str] = (),
+        done: Callable[[Record], bool] | None = None,
     ) -> Record:
+        """A transition that must happen: a lost condition raises LedgerConflict, unless the
+        record already shows it done (by default: in the new state under this claim)."""
+        target = State(sets["state"]["S"])
         record = self._update(
             key,
             sets=sets,
@@ -325,6 +397,8 @@ class DynamoLedger:
             condition=condition,
             values=values,
             refusal=(action, expected, token),
+            note=note,
+            done=done or (lambda old: old.state is target and old.claim_token == token),
         )
         assert record is not None  # a refusal raises
         return record
@@ -334,24 +408,27 @@ class DynamoLedger:
         key: DeliveryKey,
         *,
         sets: Mapping[str, AttributeValue],
-        removes: Iterable[str],
         condition: str,
         values: Mapping[str, AttributeValue],
         refusal: tuple[str, str, str | None] | None,
-        count_attempt: bool = False,
+        note: Attempt,
+        keeps: Mapping[str, AttributeValue] | None = None,
+        removes: Iterable[str] = (),
+        counts: Iterable[str] = (),
+        done: Callable[[Record], bool] | None = None,
     ) -> Record | None:
-        """One conditional UpdateItem. A lost condition returns None, or raises
-        LedgerConflict when `refusal` (action, expected state, token) is given."""
+        """One conditional UpdateItem that also appends `note` to the history. `keeps` are
+        set only where absent; `counts` are incremented. A lost condition returns None, or
+        raises LedgerConflict when `refusal` (action, expected state, token) is given.
+
+        botocore retries a write whose answer was lost; when the first try was applied, the
+        retry loses its own condition. So a lost condition on a record that `done` says
+        already shows this write is this write's success (D5 in docs/reliability.md)."""
         from botocore.exceptions import ClientError
 
-        assignments = [f"#{name} = :{name}" for name in sets]
-        if count_attempt:
-            assignments.append("#attempts = if_not_exists(#attempts, :zero) + :one")
-        expression = "SET " + ", ".join(assignments)
-        removed = [f"#{name}" for name in removes if name not in sets]
-        if removed:
-            expression += " REMOVE " + ", ".join(removed)
-        available = {**values, **sets, "zero": {"N": "0"}, "one": {"N": "1"}}
+        keeps = keeps or {}
+        expression, used_values = _update_expression(sets, keeps, removes, counts)
+        available = {**values, **sets, **keeps, **used_values, "note": _note(note)}
         used = expression + " " + condition
         self._count("UpdateItem")
         try:
@@ -370,11 +447,14 @@ class DynamoLedger:
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
+            item = cast("Mapping[str, Any] | None", error.response.get("Item"))
+            old = _record(item) if item else None
+            if old is not None and done is not None and done(old):
+                return old
             if refusal is None:
                 return None
-            old = cast("Mapping[str, Any] | None", error.response.get("Item"))
             action, expected, token = refusal
-            raise conflict(key, action, expected, token, _record(old) if old else None) from None
+            raise conflict(key, action, expected, token, old) from None
         return _record(response["Attributes"])
 
     def _batch_get(self, keys: list[dict[str, AttributeValue]]) -> list[dict[str, Any]]:
@@ -430,13 +510,39 @@ def _default_client() -> DynamoDBClient:
     return boto3.client("dynamodb", config=config)
 
 
-def _claimable_values(now: datetime) -> dict[str, AttributeValue]:
+def _claimable_values(now: datetime, due_at: datetime) -> dict[str, AttributeValue]:
     return {
         "claimed": _s(State.CLAIMED),
         "failed": _s(State.FAILED),
+        "skipped": _s(State.SKIPPED),
         "true": {"BOOL": True},
         "now": _time(now),
+        "due": _time(due_at),
     }
+
+
+def _update_expression(
+    sets: Mapping[str, AttributeValue],
+    keeps: Mapping[str, AttributeValue],
+    removes: Iterable[str],
+    counts: Iterable[str],
+) -> tuple[str, dict[str, AttributeValue]]:
+    """The UpdateExpression of a transition, and the constant values it uses."""
+    assignments = [f"#{name} = :{name}" for name in sets]
+    assignments += [f"#{name} = if_not_exists(#{name}, :{name})" for name in keeps]
+    assignments += [f"#{name} = if_not_exists(#{name}, :zero) + :one" for name in counts]
+    assignments.append("#history = list_append(if_not_exists(#history, :empty), :note)")
+    expression = "SET " + ", ".join(assignments)
+    removed = [f"#{name}" for name in removes if name not in sets]
+    if removed:
+        expression += " REMOVE " + ", ".join(removed)
+    return expression, {"zero": {"N": "0"}, "one": {"N": "1"}, "empty": {"L": []}}
+
+
+def _note(note: Attempt) -> AttributeValue:
+    """A history entry as a one-item DynamoDB list, for list_append."""
+    entry = {name: _s(value) for name, value in note.as_dict().items()}
+    return {"L": [{"M": entry}]}
 
 
 def _s(text: str) -> AttributeValue:
@@ -490,6 +596,14 @@ def _record(item: Mapping[str, Any]) -> Record:
         remote_id=_text(item, "remote_id"),
         remote_url=_text(item, "remote_url"),
         attempts=int(item.get("attempts", {}).get("N", "0")),
+        attempted_at=_moment(item, "attempted_at"),
+        absent_since=_moment(item, "absent_since"),
+        resends=int(item.get("resends", {}).get("N", "0")),
+        idempotency_key=_text(item, "idempotency_key"),
+        history=tuple(
+            Attempt.from_dict({name: str(value["S"]) for name, value in entry["M"].items()})
+            for entry in item.get("history", {}).get("L", [])
+        ),
     )
 
 

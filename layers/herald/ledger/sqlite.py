@@ -9,6 +9,7 @@ strings, exactly as in DynamoDB.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from herald.delivery import DeliveryKey
-from herald.ledger import Pause, Record, State, conflict, sort_key
+from herald.ledger import READ_BACK, Attempt, Pause, Record, State, conflict, sent_text, sort_key
 from herald.timeutil import format_utc, parse_utc
 
 # Bound parameters per SELECT ... IN (...) when reading many keys.
@@ -42,6 +43,11 @@ _SCHEMA = (
         remote_id TEXT,
         remote_url TEXT,
         attempts INTEGER NOT NULL DEFAULT 0,
+        attempted_at TEXT,
+        absent_since TEXT,
+        resends INTEGER NOT NULL DEFAULT 0,
+        idempotency_key TEXT,
+        history TEXT NOT NULL DEFAULT '[]',
         PRIMARY KEY (campaign, sk)
     ) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS pauses (
@@ -67,7 +73,21 @@ _COLUMNS = (
     "remote_id",
     "remote_url",
     "attempts",
+    "attempted_at",
+    "absent_since",
+    "resends",
+    "idempotency_key",
+    "history",
 )
+# Columns added since the first release, with their definitions: a ledger file made by an
+# older herald gains them when it is opened.
+_ADDED = {
+    "attempted_at": "TEXT",
+    "absent_since": "TEXT",
+    "resends": "INTEGER NOT NULL DEFAULT 0",
+    "idempotency_key": "TEXT",
+    "history": "TEXT NOT NULL DEFAULT '[]'",
+}
 _UPSERT = (
     f"INSERT OR REPLACE INTO deliveries ({', '.join(_COLUMNS)}) "
     f"VALUES ({', '.join('?' for _ in _COLUMNS)})"
@@ -93,6 +113,10 @@ class SqliteLedger:
         with self._transaction() as connection:
             for statement in _SCHEMA:
                 connection.execute(statement)
+            present = {row[1] for row in connection.execute("PRAGMA table_info(deliveries)")}
+            for column, definition in _ADDED.items():
+                if column not in present:
+                    connection.execute(f"ALTER TABLE deliveries ADD COLUMN {column} {definition}")
 
     def close(self) -> None:
         with self._lock:
@@ -140,34 +164,49 @@ class SqliteLedger:
     # --- transitions ----------------------------------------------------------------
 
     def claim(
-        self, key: DeliveryKey, token: str, now: datetime, lease_until: datetime, due_at: datetime
+        self,
+        key: DeliveryKey,
+        token: str,
+        now: datetime,
+        lease_until: datetime,
+        due_at: datetime,
+        idempotency_key: str | None = None,
     ) -> Record | None:
-        clock = format_utc(now)
+        clock, due = format_utc(now), format_utc(due_at)
         return self._change(
             key,
-            allowed=lambda row: _claimable(row, clock),
+            allowed=lambda row: _claimable(row, clock, due),
             change=lambda row: {
                 **_identity(key),
                 "state": State.CLAIMED.value,
                 "claim_token": token,
                 "lease_until": format_utc(lease_until),
-                "due_at": format_utc(due_at),
+                "due_at": due,
                 "updated_at": clock,
                 "retryable": 0,
                 "not_before": None,
                 "reason": None,
                 "attempts": (row["attempts"] if row else 0) + 1,
+                "idempotency_key": (row or {}).get("idempotency_key") or idempotency_key,
             },
+            note=Attempt(now, State.CLAIMED, key=idempotency_key),
         )
 
-    def mark_attempting(self, key: DeliveryKey, token: str, now: datetime) -> Record:
+    def mark_attempting(
+        self, key: DeliveryKey, token: str, now: datetime, text: str | None = None
+    ) -> Record:
         return self._must(
             key,
             token,
             "mark it ATTEMPTING",
             "CLAIMED under this claim",
             allowed=_held(token, State.CLAIMED),
-            change={"state": State.ATTEMPTING.value, "updated_at": format_utc(now)},
+            change={
+                "state": State.ATTEMPTING.value,
+                "updated_at": format_utc(now),
+                "attempted_at": format_utc(now),
+            },
+            note=Attempt(now, State.ATTEMPTING, text=sent_text(text)),
         )
 
     def mark_sent(
@@ -186,6 +225,7 @@ class SqliteLedger:
                 "remote_url": remote_url,
                 "lease_until": None,
             },
+            note=Attempt(now, State.SENT, remote_id=remote_id),
         )
 
     def mark_failed(
@@ -211,6 +251,7 @@ class SqliteLedger:
                 "not_before": None if not_before is None else format_utc(not_before),
                 "lease_until": None,
             },
+            note=Attempt(now, State.FAILED, reason),
         )
 
     def mark_unknown(self, key: DeliveryKey, token: str, now: datetime, reason: str) -> Record:
@@ -226,24 +267,26 @@ class SqliteLedger:
                 "reason": reason,
                 "lease_until": None,
             },
+            note=Attempt(now, State.UNKNOWN, reason),
         )
 
     def skip(self, key: DeliveryKey, now: datetime, reason: str, due_at: datetime) -> Record | None:
-        clock = format_utc(now)
+        clock, due = format_utc(now), format_utc(due_at)
         return self._change(
             key,
-            allowed=lambda row: _claimable(row, clock),
+            allowed=lambda row: _claimable(row, clock, due),
             change=lambda row: {
                 **_identity(key),
                 "state": State.SKIPPED.value,
                 "updated_at": clock,
-                "due_at": format_utc(due_at),
+                "due_at": due,
                 "reason": reason,
                 "retryable": 0,
                 "claim_token": None,
                 "lease_until": None,
                 "not_before": None,
             },
+            note=Attempt(now, State.SKIPPED, reason),
         )
 
     def expire_attempt(self, key: DeliveryKey, now: datetime, reason: str) -> Record | None:
@@ -262,6 +305,47 @@ class SqliteLedger:
                 "reason": reason,
                 "lease_until": None,
             },
+            note=Attempt(now, State.UNKNOWN, reason),
+        )
+
+    def note_absent(self, key: DeliveryKey, now: datetime) -> Record | None:
+        clock = format_utc(now)
+        return self._change(
+            key,
+            allowed=lambda row: row is not None and row["state"] == State.UNKNOWN,
+            change=lambda row: {"absent_since": (row or {}).get("absent_since") or clock},
+            note=Attempt(now, READ_BACK, "not found on the account"),
+        )
+
+    def reclaim_unknown(
+        self,
+        key: DeliveryKey,
+        token: str,
+        now: datetime,
+        lease_until: datetime,
+        absent_before: datetime,
+        max_resends: int,
+    ) -> Record | None:
+        before = format_utc(absent_before)
+        return self._change(
+            key,
+            allowed=lambda row: (
+                row is not None
+                and row["state"] == State.UNKNOWN
+                and row["absent_since"] is not None
+                and row["absent_since"] <= before
+                and int(row["resends"] or 0) < max_resends
+            ),
+            change=lambda row: {
+                "state": State.CLAIMED.value,
+                "claim_token": token,
+                "lease_until": format_utc(lease_until),
+                "updated_at": format_utc(now),
+                "absent_since": None,
+                "attempts": int((row or {}).get("attempts") or 0) + 1,
+                "resends": int((row or {}).get("resends") or 0) + 1,
+            },
+            note=Attempt(now, State.CLAIMED, "settled as absent: one more attempt"),
         )
 
     def resolve_unknown(
@@ -279,6 +363,7 @@ class SqliteLedger:
                 "remote_id": remote_id,
                 "remote_url": remote_url,
             },
+            note=Attempt(now, State.SENT, "found on the account", remote_id=remote_id),
         )
 
     def requeue(self, key: DeliveryKey, now: datetime, reason: str) -> Record:
@@ -297,6 +382,7 @@ class SqliteLedger:
                 "not_before": clock,
                 "lease_until": None,
             },
+            note=Attempt(now, State.FAILED, reason),
         )
 
     # --- the pause switch -----------------------------------------------------------
@@ -339,13 +425,14 @@ class SqliteLedger:
         *,
         allowed: Callable[[Row | None], bool],
         change: Row,
+        note: Attempt,
     ) -> Record:
         with self._transaction() as connection:
             row = _read(connection, key)
             if not allowed(row):
                 old = _record(row) if row is not None else None
                 raise conflict(key, action, expected, token, old)
-            return _write(connection, {**row, **change} if row else change)
+            return _write(connection, {**(row or {}), **change, "history": _noted(row, note)})
 
     def _change(
         self,
@@ -353,12 +440,13 @@ class SqliteLedger:
         *,
         allowed: Callable[[Row | None], bool],
         change: Callable[[Row | None], Row],
+        note: Attempt,
     ) -> Record | None:
         with self._transaction() as connection:
             row = _read(connection, key)
             if not allowed(row):
                 return None
-            return _write(connection, {**(row or {}), **change(row)})
+            return _write(connection, {**(row or {}), **change(row), "history": _noted(row, note)})
 
 
 def _read(connection: sqlite3.Connection, key: DeliveryKey) -> Row | None:
@@ -372,14 +460,25 @@ def _write(connection: sqlite3.Connection, row: Row) -> Record:
     full = {column: row.get(column) for column in _COLUMNS}
     full["retryable"] = int(full["retryable"] or 0)
     full["attempts"] = int(full["attempts"] or 0)
+    full["resends"] = int(full["resends"] or 0)
+    full["history"] = full["history"] or "[]"
     connection.execute(_UPSERT, [full[column] for column in _COLUMNS])
     return _record(full)
 
 
-def _claimable(row: Row | None, clock: str) -> bool:
-    """New, CLAIMED with a lease that ended, or FAILED retryable whose not_before passed."""
+def _noted(row: Row | None, note: Attempt) -> str:
+    """The row's history with `note` appended, as stored (JSON)."""
+    history = json.loads((row or {}).get("history") or "[]")
+    return json.dumps([*history, note.as_dict()], ensure_ascii=False)
+
+
+def _claimable(row: Row | None, clock: str, due: str) -> bool:
+    """New, CLAIMED with a lease that ended, FAILED retryable whose not_before passed, or
+    SKIPPED for another due time (the post was re-timed since)."""
     if row is None:
         return True
+    if row["state"] == State.SKIPPED:
+        return row["due_at"] is not None and row["due_at"] != due
     if row["state"] == State.CLAIMED:
         return row["lease_until"] is not None and row["lease_until"] <= clock
     if row["state"] == State.FAILED:
@@ -419,6 +518,11 @@ def _record(row: Row) -> Record:
         remote_id=row["remote_id"],
         remote_url=row["remote_url"],
         attempts=int(row["attempts"] or 0),
+        attempted_at=_optional_time(row["attempted_at"]),
+        absent_since=_optional_time(row["absent_since"]),
+        resends=int(row["resends"] or 0),
+        idempotency_key=row["idempotency_key"],
+        history=tuple(Attempt.from_dict(entry) for entry in json.loads(row["history"] or "[]")),
     )
 
 
