@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from herald.channels import Outcome, OutcomeKind
+from herald.channels import READ_BACK_THEN_RESEND, BeforeCreate, Outcome, OutcomeKind, not_created
 from herald.delivery import MediaItem
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -125,19 +125,33 @@ class MemoryChannel:
     """A trivial in-process channel: every publication is SENT and counted."""
 
     name = "x"
+    settlement = READ_BACK_THEN_RESEND
+    create_seconds = 1.0
 
     def __init__(self) -> None:
         self.published: list[tuple[str, str, str | None]] = []
         self._ids = iter(range(1, 10**12))
 
     def publish(
-        self, account: str, text: str, reply_to: str | None, media: list[MediaItem]
+        self,
+        account: str,
+        text: str,
+        reply_to: str | None,
+        media: list[MediaItem],
+        *,
+        before_create: BeforeCreate | None = None,
+        idempotency_key: str | None = None,
     ) -> Outcome:
+        stop = before_create() if before_create is not None else None
+        if stop is not None:
+            return not_created(stop)
         remote = str(next(self._ids))
         self.published.append((account, text, reply_to))
         return Outcome(OutcomeKind.SENT, remote_id=remote, url=f"https://x.test/{remote}")
 
-    def find_recent(self, account: str, text: str, since: datetime) -> Outcome | None:
+    def find_recent(
+        self, account: str, text: str, since: datetime, **options: Any
+    ) -> Outcome | None:
         return None
 
 

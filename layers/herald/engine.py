@@ -20,7 +20,7 @@ from enum import StrEnum
 from threading import Lock
 from typing import Protocol
 
-from herald.channels import Channel, Outcome, OutcomeKind
+from herald.channels import Channel, Outcome, OutcomeKind, SettleBy
 from herald.delivery import Delivery, DeliveryKey, Plan
 from herald.ledger import ALL_CAMPAIGNS, Ledger, LedgerConflict, Pause, Record, State
 
@@ -29,6 +29,7 @@ AUDIT_LOOKBACK = timedelta(hours=25)  # the audit looks a little further: what t
 LEASE = timedelta(minutes=3)  # longer than the function's timeout plus scheduling skew
 RECONCILE_EVERY = timedelta(minutes=5)  # how often an UNKNOWN is looked for on the account
 SAFETY_MARGIN_SECONDS = 15.0  # stop claiming work when less than this is left
+RECORD_SECONDS = 5.0  # what recording an outcome may take, after the create call
 MAX_WORKERS = 16  # accounts published to at once (each account in order)
 
 
@@ -78,12 +79,14 @@ class Summary:
     counts: Counter[str] = field(default_factory=Counter)
     results: list[Result] = field(default_factory=list)
     out_of_time: bool = False
+    ledger_unavailable: bool = False  # the tick could not read the ledger: nothing was done
 
     def as_dict(self) -> dict[str, object]:
         return {
             "now": self.now.isoformat().replace("+00:00", "Z"),
             "examined": self.examined,
             "out_of_time": self.out_of_time,
+            "ledger_unavailable": self.ledger_unavailable,
             **{str(k): v for k, v in sorted(self.counts.items())},
         }
 
@@ -101,6 +104,7 @@ class Engine:
         lease: timedelta = LEASE,
         max_workers: int = MAX_WORKERS,
         safety_margin: float = SAFETY_MARGIN_SECONDS,
+        refused: Sequence[str] = (),
     ) -> None:
         self.plan = plan
         self.ledger = ledger
@@ -109,6 +113,7 @@ class Engine:
         self.lease = lease
         self.max_workers = max_workers
         self.safety_margin = safety_margin
+        self.refused = list(refused)  # problems of campaigns that could not be loaded
         self._final: set[DeliveryKey] = set()  # known SENT or SKIPPED: never read again
         self._last_reconcile: dict[DeliveryKey, datetime] = {}
         self._last_audit: datetime | None = None
@@ -127,14 +132,16 @@ class Engine:
             return True
         if not self._audit_due(now):
             return False
-        return any(d.deadline < now for d in self._pending(now - AUDIT_LOOKBACK, now))
+        return bool(self.refused) or any(
+            d.deadline < now for d in self._pending(now - AUDIT_LOOKBACK, now)
+        )
 
     def tick(self, now: datetime, remaining: Callable[[], float] | None = None) -> Summary:
         summary = Summary(now)
         window = self._pending(now - LOOKBACK, now)
         if window:
             self._process(window, now, remaining, summary)
-        if self._audit_due(now):
+        if self._audit_due(now) and not summary.ledger_unavailable:
             self._audit_in_tick(now, summary)
         return summary
 
@@ -146,107 +153,109 @@ class Engine:
         summary: Summary,
     ) -> None:
         summary.examined = len(window)
-        records = self.ledger.get_many([d.key for d in window])
-        pauses = {p.scope: p for p in self.ledger.pauses()}
-
-        ready: list[Delivery] = []
+        try:
+            records = self.ledger.get_many([d.key for d in window])
+            pauses = {p.scope: p for p in self.ledger.pauses()}
+        except Exception as error:  # throttled or unreachable: nothing was claimed; next tick
+            summary.ledger_unavailable = True
+            for delivery in window:
+                self._emit(summary, Event.DEFERRED, delivery, now, f"ledger unavailable: {error}")
+            return
+        tick = _Tick(now, remaining, summary, _sent_ids(records))
+        ready: list[tuple[Delivery, Record | None]] = []
         for delivery in window:
             record = records.get(delivery.key)
-            if record is not None and record.is_final():
+            if record is not None and record.is_final(delivery.at):
                 self._final.add(delivery.key)
                 continue
-            self._triage(delivery, record, now, pauses, ready, summary)
+            if self._triage(delivery, record, tick, pauses):
+                ready.append((delivery, record))
+        self._publish_all(ready, tick)
 
-        by_account: dict[tuple[str, str], list[Delivery]] = {}
-        for delivery in ready:
-            by_account.setdefault((delivery.key.channel, delivery.key.account), []).append(delivery)
-        if not by_account:
-            return
-        sent_ids: dict[DeliveryKey, str] = {
-            key: r.remote_id for key, r in records.items() if r.state is State.SENT and r.remote_id
-        }
+    def _publish_all(self, ready: list[tuple[Delivery, Record | None]], tick: _Tick) -> None:
+        """Each account's deliveries in order; accounts concurrently (bounded)."""
+        by_account: dict[tuple[str, str], list[tuple[Delivery, Record | None]]] = {}
+        for delivery, record in ready:
+            by_account.setdefault((delivery.key.channel, delivery.key.account), []).append(
+                (delivery, record)
+            )
         queues = list(by_account.values())
         if len(queues) == 1:
-            self._publish_queue(queues[0], now, remaining, sent_ids, summary)
-        else:
+            self._publish_queue(queues[0], tick)
+        elif queues:
             with ThreadPoolExecutor(max_workers=min(self.max_workers, len(queues))) as pool:
-                futures = [
-                    pool.submit(self._publish_queue, q, now, remaining, sent_ids, summary)
-                    for q in queues
-                ]
-                for future in futures:
+                for future in [pool.submit(self._publish_queue, q, tick) for q in queues]:
                     future.result()
 
     def _triage(
-        self,
-        delivery: Delivery,
-        record: Record | None,
-        now: datetime,
-        pauses: dict[str, Pause],
-        ready: list[Delivery],
-        summary: Summary,
-    ) -> None:
-        key = delivery.key
+        self, delivery: Delivery, record: Record | None, tick: _Tick, pauses: dict[str, Pause]
+    ) -> bool:
+        """What to do with a delivery that is not final; True when it is to be published
+        (a claim, or one more attempt at an UNKNOWN the network settled as absent)."""
+        now, key = tick.now, delivery.key
         if record is not None and record.state is State.ATTEMPTING:
-            if record.lease_until is not None and record.lease_until <= now:
-                expired = self.ledger.expire_attempt(
-                    key, now, "the publisher stopped during the call; it may have been published"
-                )
-                if expired is not None:
-                    self._emit(summary, Event.UNKNOWN, delivery, now, expired.reason or "")
-                    self._reconcile(delivery, expired, now, summary, force=True)
-            return
+            self._expire(delivery, record, tick)
+            return False
         if record is not None and record.state is State.UNKNOWN:
-            self._reconcile(delivery, record, now, summary)
-            return
-        if record is not None and not record.is_claimable(now):
-            return  # owned by another worker, or FAILED for good, or waiting for not_before
+            return self._settle(delivery, record, tick)
+        if record is not None and not record.is_claimable(now, delivery.at):
+            return False  # owned by another worker, FAILED for good, or waiting for not_before
         pause = pauses.get(key.campaign) or pauses.get(ALL_CAMPAIGNS)
         if now > delivery.deadline:
-            event = Event.SKIPPED_PAUSED if pause else Event.SKIPPED_LATE
-            reason = (
-                f"paused: {pause.reason}"
-                if pause
-                else f"late: due {_hm(delivery.at)}, not published by {_hm(delivery.deadline)}"
-            )
-            if self.ledger.skip(key, now, reason, delivery.at) is not None:
-                self._final.add(key)
-                self._emit(summary, event, delivery, now, reason)
-            return
+            self._skip(delivery, pause, tick)
+            return False
+        return pause is None  # held while paused: published if resumed inside its window
+
+    def _skip(self, delivery: Delivery, pause: Pause | None, tick: _Tick) -> None:
         if pause:
-            return  # held: published if resumed inside its window, else SKIPPED (paused)
-        ready.append(delivery)
+            event, reason = Event.SKIPPED_PAUSED, f"paused: {pause.reason}"
+        else:
+            deadline = _hm(delivery.deadline)
+            event, reason = (
+                Event.SKIPPED_LATE,
+                f"late: due {_hm(delivery.at)}, not published by {deadline}",
+            )
+        if self.ledger.skip(delivery.key, tick.now, reason, delivery.at) is not None:
+            self._final.add(delivery.key)
+            self._emit(tick.summary, event, delivery, tick.now, reason)
+
+    def _expire(self, delivery: Delivery, record: Record, tick: _Tick) -> None:
+        """A stale ATTEMPTING record (the worker died mid-call) becomes UNKNOWN, then is
+        looked for at once."""
+        if record.lease_until is None or record.lease_until > tick.now:
+            return
+        expired = self.ledger.expire_attempt(
+            delivery.key,
+            tick.now,
+            "the publisher stopped during the call; it may have been published",
+        )
+        if expired is not None:
+            self._emit(tick.summary, Event.UNKNOWN, delivery, tick.now, expired.reason or "")
+            self._settle(delivery, expired, tick, force=True)
 
     # ---- publishing --------------------------------------------------------------------
 
-    def _publish_queue(
-        self,
-        queue: Sequence[Delivery],
-        now: datetime,
-        remaining: Callable[[], float] | None,
-        sent_ids: dict[DeliveryKey, str],
-        summary: Summary,
-    ) -> None:
-        for delivery in queue:
-            if remaining is not None and remaining() < self.safety_margin:
+    def _publish_queue(self, queue: Sequence[tuple[Delivery, Record | None]], tick: _Tick) -> None:
+        for delivery, record in queue:
+            if tick.remaining is not None and tick.remaining() < self.safety_margin:
                 with self._lock:
-                    summary.out_of_time = True
-                self._emit(summary, Event.DEFERRED, delivery, now, "out of time: next tick")
+                    tick.summary.out_of_time = True
+                self._emit(
+                    tick.summary, Event.DEFERRED, delivery, tick.now, "out of time: next tick"
+                )
                 continue
             reply_to = None
             parent = delivery.parent_key
             if parent is not None:
-                with self._lock:
-                    reply_to = sent_ids.get(parent)
+                reply_to = tick.sent_id(parent) or self._parent_remote_id(parent)
                 if reply_to is None:
-                    reply_to = self._parent_remote_id(parent)
-                if reply_to is None:
-                    self._emit(summary, Event.DEFERRED, delivery, now, "waiting for its parent")
+                    self._emit(
+                        tick.summary, Event.DEFERRED, delivery, tick.now, "waiting for its parent"
+                    )
                     continue
-            remote_id = self._publish(delivery, now, reply_to, summary)
+            remote_id = self._publish(delivery, record, reply_to, tick)
             if remote_id is not None:
-                with self._lock:
-                    sent_ids[delivery.key] = remote_id
+                tick.sent(delivery.key, remote_id)
 
     def _parent_remote_id(self, parent: DeliveryKey) -> str | None:
         record = self.ledger.get_many([parent]).get(parent)
@@ -254,13 +263,28 @@ class Engine:
             return record.remote_id
         return None
 
+    def _claim(
+        self, delivery: Delivery, record: Record | None, token: str, tick: _Tick
+    ) -> Record | None:
+        """The claim on a delivery: a new or claimable one, or one more attempt at an
+        UNKNOWN one whose absence the network's guarantee settled. None if not won."""
+        now, key = tick.now, delivery.key
+        if record is not None and record.state is State.UNKNOWN:
+            settlement = self.channels[key.channel].settlement
+            return self.ledger.reclaim_unknown(
+                key, token, now, now + self.lease, now - settlement.absence_gap, settlement.resends
+            )
+        wanted = self.channels[key.channel].settlement.by is SettleBy.IDEMPOTENCY_KEY
+        chosen = uuid.uuid4().hex if wanted else None
+        return self.ledger.claim(key, token, now, now + self.lease, delivery.at, chosen)
+
     def _publish(
-        self, delivery: Delivery, now: datetime, reply_to: str | None, summary: Summary
+        self, delivery: Delivery, record: Record | None, reply_to: str | None, tick: _Tick
     ) -> str | None:
-        key = delivery.key
+        now, key, summary = tick.now, delivery.key, tick.summary
         token = uuid.uuid4().hex
         try:
-            claimed = self.ledger.claim(key, token, now, now + self.lease, delivery.at)
+            claimed = self._claim(delivery, record, token, tick)
         except LedgerConflict:
             claimed = None
         except Exception as error:  # throttled or unavailable: nothing was sent; next tick
@@ -277,20 +301,16 @@ class Engine:
             self.ledger.mark_failed(key, token, now, reason, retryable=False)
             self._emit(summary, Event.FAILED, delivery, now, reason)
             return None
-        channel = self.channels[key.channel]
-        try:
-            self.ledger.mark_attempting(key, token, now)
-        except Exception as error:  # nothing sent: the claim's lease lapses, then re-claimable
-            self._emit(summary, Event.DEFERRED, delivery, now, f"could not record: {error}")
-            return None
-        outcome = channel.publish(key.account, text, reply_to, delivery.media())
-        try:
-            return self._record(delivery, token, now, outcome, summary)
-        except Exception as error:
-            # The outcome could not be written: the record stays ATTEMPTING, becomes UNKNOWN
-            # when its lease ends, and is reconciled on the account. Never re-posted blindly.
-            self._emit(summary, Event.UNKNOWN, delivery, now, f"outcome not recorded ({error})")
-            return outcome.remote_id if outcome.kind is OutcomeKind.SENT else None
+        call = _Call(self, delivery, token, text, tick)
+        outcome = self.channels[key.channel].publish(
+            key.account,
+            text,
+            reply_to,
+            delivery.media(),
+            before_create=call.before_create,
+            idempotency_key=claimed.idempotency_key,
+        )
+        return call.record(outcome)
 
     def _record(
         self, delivery: Delivery, token: str, now: datetime, outcome: Outcome, summary: Summary
@@ -300,7 +320,9 @@ class Engine:
             case OutcomeKind.SENT:
                 self.ledger.mark_sent(key, token, now, outcome.remote_id or "", outcome.url or "")
                 self._final.add(key)
-                self._emit(summary, Event.PUBLISHED, delivery, now, "", outcome.url)
+                self._emit(
+                    summary, Event.PUBLISHED, delivery, now, outcome.reason or "", outcome.url
+                )
                 return outcome.remote_id
             case OutcomeKind.RATE_LIMITED:
                 reason = outcome.reason or "rate limited"
@@ -311,51 +333,71 @@ class Engine:
             case OutcomeKind.FAILED:
                 reason = outcome.reason or "failed"
                 self.ledger.mark_failed(key, token, now, reason, retryable=outcome.retryable)
-                self._emit(summary, Event.FAILED, delivery, now, reason)
+                event = Event.DEFERRED if reason.startswith("not sent:") else Event.FAILED
+                self._emit(summary, event, delivery, now, reason)
             case OutcomeKind.UNKNOWN:
                 reason = outcome.reason or "no answer: it may have been published"
                 self.ledger.mark_unknown(key, token, now, reason)
                 self._emit(summary, Event.UNKNOWN, delivery, now, reason)
         return None
 
-    # ---- reconciliation ----------------------------------------------------------------
+    # ---- settling an unknown outcome ---------------------------------------------------
 
-    def _reconcile(
-        self,
-        delivery: Delivery,
-        record: Record,
-        now: datetime,
-        summary: Summary,
-        *,
-        force: bool = False,
-    ) -> None:
-        """Look for an UNKNOWN delivery on the account: found -> SENT; else it stays UNKNOWN
-        for a person to decide. Never re-posts."""
-        key = delivery.key
+    def _settle(
+        self, delivery: Delivery, record: Record, tick: _Tick, *, force: bool = False
+    ) -> bool:
+        """Look for an UNKNOWN delivery on the account: found -> SENT. Inside its window, by
+        the channel's guarantee (settlement): once read-backs far enough apart found
+        nothing, True: attempt it once more. Otherwise it stays UNKNOWN for a person."""
+        key, now = delivery.key, tick.now
+        in_window = now <= delivery.deadline
         last = self._last_reconcile.get(key)
-        if not force and last is not None and now - last < RECONCILE_EVERY:
-            return
+        if not (force or in_window) and last is not None and now - last < RECONCILE_EVERY:
+            return False
         self._last_reconcile[key] = now
-        from herald.render import RenderError
-
-        try:
-            text = delivery.render()
-        except RenderError:  # validated campaigns render; if not, nothing to look for
-            return
-        channel = self.channels[key.channel]
-        try:
-            found = channel.find_recent(key.account, text, delivery.at - timedelta(minutes=5))
-        except Exception as error:  # the lookup failed: it stays UNKNOWN; try again later
-            self._emit(summary, Event.DEFERRED, delivery, now, f"reconciliation failed: {error}")
-            return
+        found = self._read_back(delivery, record, tick)
         if found is None or found.kind is not OutcomeKind.SENT:
-            return
+            return found is None and in_window and self._settled_absent(delivery, record, tick)
         try:
             self.ledger.resolve_unknown(key, now, found.remote_id or "", found.url or "")
         except LedgerConflict:
-            return
+            return False
         self._final.add(key)
-        self._emit(summary, Event.RECONCILED, delivery, now, "found on the account", found.url)
+        tick.sent(key, found.remote_id or "")
+        self._emit(tick.summary, Event.RECONCILED, delivery, now, "found on the account", found.url)
+        return False
+
+    def _read_back(self, delivery: Delivery, record: Record, tick: _Tick) -> Outcome | None:
+        """The post on the account, None if it is not there, or FAILED when the read-back
+        itself failed (then nothing is concluded)."""
+        from herald.render import RenderError
+
+        key = delivery.key
+        try:
+            text = delivery.render()
+        except RenderError:  # validated campaigns render; if not, nothing to look for
+            return Outcome(OutcomeKind.FAILED, reason="the template does not render")
+        since = record.attempted_at or delivery.at - timedelta(minutes=5)
+        others = frozenset(rid for k, rid in tick.sent_ids.items() if k != key)
+        try:
+            return self.channels[key.channel].find_recent(
+                key.account, text, since, exclude_ids=others
+            )
+        except Exception as error:  # the lookup failed: it stays UNKNOWN; try again later
+            reason = f"reconciliation failed: {error}"
+            self._emit(tick.summary, Event.DEFERRED, delivery, tick.now, reason)
+            return Outcome(OutcomeKind.FAILED, reason=reason)
+
+    def _settled_absent(self, delivery: Delivery, record: Record, tick: _Tick) -> bool:
+        """The read-back found nothing: note it; True once the channel's guarantee allows
+        one more attempt (absent on read-backs far enough apart, resends left)."""
+        settlement = self.channels[delivery.key.channel].settlement
+        if record.resends >= settlement.resends:
+            return False
+        noted = self.ledger.note_absent(delivery.key, tick.now)
+        if noted is None or noted.absent_since is None:
+            return False
+        return tick.now - noted.absent_since >= settlement.absence_gap
 
     # ---- audit ---------------------------------------------------------------------------
 
@@ -367,6 +409,13 @@ class Engine:
         for finding in self.audit(now, AUDIT_LOOKBACK):
             if finding.event in (Event.MISSED, Event.UNKNOWN):
                 self._emit(summary, finding.event, finding.delivery, now, finding.detail)
+        for problem in self.refused:  # a whole campaign that could not be loaded
+            refused = DeliveryKey(problem.split(":", 1)[0], "(refused campaign)", "-", "-")
+            result = Result(Event.MISSED, refused, now, now, f"campaign refused: {problem}")
+            with self._lock:
+                summary.counts[Event.MISSED.value] += 1
+                summary.results.append(result)
+            self.observer.outcome(result)
 
     def audit(self, now: datetime, lookback: timedelta | None = None) -> list[Finding]:
         """Every delivery past its deadline without a final record: MISSED when nothing
@@ -379,7 +428,7 @@ class Engine:
         findings = []
         for delivery in past:
             record = records.get(delivery.key)
-            if record is not None and record.is_final():
+            if record is not None and record.is_final(delivery.at):
                 self._final.add(delivery.key)
                 continue
             findings.append(_finding(delivery, record))
@@ -401,6 +450,85 @@ class Engine:
             summary.counts[event.value] += 1
             summary.results.append(result)
         self.observer.outcome(result)
+
+
+class _Tick:
+    """What one tick shares across its accounts: its time, its budget, its summary, and the
+    remote ids of the deliveries known SENT (parents of replies; never matched twice)."""
+
+    def __init__(
+        self,
+        now: datetime,
+        remaining: Callable[[], float] | None,
+        summary: Summary,
+        sent_ids: dict[DeliveryKey, str],
+    ) -> None:
+        self.now = now
+        self.remaining = remaining
+        self.summary = summary
+        self.sent_ids = sent_ids
+        self._lock = Lock()
+
+    def sent_id(self, key: DeliveryKey) -> str | None:
+        with self._lock:
+            return self.sent_ids.get(key)
+
+    def sent(self, key: DeliveryKey, remote_id: str) -> None:
+        with self._lock:
+            self.sent_ids[key] = remote_id
+
+
+class _Call:
+    """One create call of a claimed delivery: ATTEMPTING is written just before the call,
+    after the media are uploaded, and only when its worst-case time is left."""
+
+    def __init__(
+        self, engine: Engine, delivery: Delivery, token: str, text: str, tick: _Tick
+    ) -> None:
+        self.engine, self.delivery, self.token, self.text, self.tick = (
+            engine,
+            delivery,
+            token,
+            text,
+            tick,
+        )
+        self.attempting = False
+
+    def before_create(self) -> str | None:
+        channel = self.engine.channels[self.delivery.key.channel]
+        budget = channel.create_seconds + RECORD_SECONDS
+        if self.tick.remaining is not None and self.tick.remaining() < budget:
+            return f"too little time left for the create call (it can take {budget:.0f} s)"
+        try:
+            self.engine.ledger.mark_attempting(
+                self.delivery.key, self.token, self.tick.now, self.text
+            )
+        except Exception as error:  # nothing sent: the claim's lease lapses, then re-claimable
+            return f"could not record the attempt ({error})"
+        self.attempting = True
+        return None
+
+    def record(self, outcome: Outcome) -> str | None:
+        engine, delivery, tick = self.engine, self.delivery, self.tick
+        if not self.attempting and outcome.kind in (OutcomeKind.SENT, OutcomeKind.UNKNOWN):
+            # A channel that made its call without asking first: record the attempt now.
+            engine.ledger.mark_attempting(delivery.key, self.token, tick.now, self.text)
+        try:
+            return engine._record(delivery, self.token, tick.now, outcome, tick.summary)
+        except Exception as error:
+            if not self.attempting:  # nothing was sent; the claim's lease lapses, then again
+                detail = outcome.reason or f"outcome not recorded ({error})"
+                engine._emit(tick.summary, Event.DEFERRED, delivery, tick.now, detail)
+                return None
+            # The outcome could not be written: the record stays ATTEMPTING, becomes UNKNOWN
+            # when its lease ends, and is settled on the account. Never re-posted blindly.
+            detail = f"outcome not recorded ({error})"
+            engine._emit(tick.summary, Event.UNKNOWN, delivery, tick.now, detail)
+            return outcome.remote_id if outcome.kind is OutcomeKind.SENT else None
+
+
+def _sent_ids(records: dict[DeliveryKey, Record]) -> dict[DeliveryKey, str]:
+    return {k: r.remote_id for k, r in records.items() if r.state is State.SENT and r.remote_id}
 
 
 @dataclass(frozen=True)

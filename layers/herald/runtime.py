@@ -76,7 +76,8 @@ def build(settings: Settings, observer: Observer) -> Engine:
         SecretsManagerCredentials(settings.credentials_secret),
         base_url=settings.x_api_base_url,
     )
-    return Engine(plan, DynamoLedger(settings.ledger_table), {"x": x}, observer)
+    ledger = DynamoLedger(settings.ledger_table)
+    return Engine(plan, ledger, {"x": x}, observer, refused=refused)
 
 
 def engine(observer: Observer) -> Engine:

@@ -86,16 +86,20 @@ class FaultyChannel:
     def __init__(self, inner: Any, faults: dict[str, str]) -> None:
         self.inner = inner
         self.name = inner.name
+        self.settlement = inner.settlement
+        self.create_seconds = inner.create_seconds
         self.faults = dict(faults)  # rendered text -> fault kind, used once
 
-    def publish(self, account: str, text: str, reply_to: str | None, media: list[Any]) -> Any:
+    def publish(
+        self, account: str, text: str, reply_to: str | None, media: list[Any], **options: Any
+    ) -> Any:
         kind = self.faults.pop(text, None)
         if kind is not None:
             self.inner.fail_next(kind)
-        return self.inner.publish(account, text, reply_to, media)
+        return self.inner.publish(account, text, reply_to, media, **options)
 
-    def find_recent(self, account: str, text: str, since: datetime) -> Any:
-        return self.inner.find_recent(account, text, since)
+    def find_recent(self, account: str, text: str, since: datetime, **options: Any) -> Any:
+        return self.inner.find_recent(account, text, since, **options)
 
 
 def uniform_jitter(seed: int = 0, high: float = 59.0) -> Callable[[], float]:

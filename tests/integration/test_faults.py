@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from herald.channels import Outcome
+from herald.channels import READ_BACK_THEN_RESEND, BeforeCreate, Outcome
 from herald.channels.x import XChannel
 from herald.delivery import DeliveryKey, MediaItem
 from herald.engine import Engine, Event, Summary
@@ -127,7 +127,7 @@ def test_a_429_waits_for_the_reset_then_publishes_once(
     ],
     ids=["500", "503", "hang", "403-duplicate"],
 )
-def test_an_answer_that_leaves_it_open_is_unknown_and_never_reposted(
+def test_an_answer_that_leaves_it_open_is_settled_then_sent_exactly_once(
     plan: LoadedPlan,
     ledger: DynamoLedger,
     fake_x: FakeX,
@@ -136,7 +136,7 @@ def test_an_answer_that_leaves_it_open_is_unknown_and_never_reposted(
     options: dict[str, Any],
     said: str,
 ) -> None:
-    # Given X fails the post in a way that does not say whether it went out
+    # Given X fails the post in a way that does not say whether it went out (it did not)
     fake_x.fail_next(TWEETS, kind, **options)
     engine = Engine(plan, ledger, {"x": make_x_channel(read_timeout=1.0)})
     # When the due minute ticks
@@ -146,15 +146,19 @@ def test_an_answer_that_leaves_it_open_is_unknown_and_never_reposted(
     unknown = record(ledger)
     assert unknown.state is State.UNKNOWN
     assert said in (unknown.reason or "")
-    # When the next half hour ticks, the account is searched but the post is never re-sent
-    tick_minutes(engine, 1, 30)
+    # When the next minute reads the account back, nothing is re-sent yet
+    tick_minutes(engine, 1, 1)
     assert tweet_calls(fake_x) == 1
-    assert fake_x.counts.get(USER_TWEETS, 0) >= 1
-    assert fake_x.posts == []
-    assert record(ledger).state is State.UNKNOWN
-    # And the audit reports it for a person to decide
-    [finding] = engine.audit(AFTER)
-    assert finding.event is Event.UNKNOWN
+    # When the minute after reads it back again and still finds nothing, it goes once more
+    assert engine.tick(at(2)).counts["Published"] == 1
+    tick_minutes(engine, 3, 30)
+    # Then it is on the account exactly once, two minutes late, and the record says why
+    assert [p.text for p in fake_x.posts] == [TEXT]
+    assert tweet_calls(fake_x) == 2
+    assert fake_x.counts.get(USER_TWEETS, 0) >= 2
+    sent = record(ledger)
+    assert (sent.state, sent.remote_id, sent.resends) == (State.SENT, fake_x.posts[0].id, 1)
+    assert [a.event for a in sent.history].count("READ_BACK") == 2
     assert_nothing_lost(engine, AFTER, ledger)
 
 
@@ -282,9 +286,15 @@ class StallAfterClaim(DynamoLedger):
     meanwhile: Callable[[], None] | None = None
 
     def claim(
-        self, key: DeliveryKey, token: str, now: datetime, lease_until: datetime, due_at: datetime
+        self,
+        key: DeliveryKey,
+        token: str,
+        now: datetime,
+        lease_until: datetime,
+        due_at: datetime,
+        idempotency_key: str | None = None,
     ) -> Record | None:
-        claimed = super().claim(key, token, now, lease_until, due_at)
+        claimed = super().claim(key, token, now, lease_until, due_at, idempotency_key)
         if self.meanwhile is not None:
             run, self.meanwhile = self.meanwhile, None
             run()
@@ -323,21 +333,38 @@ class StallBeforeCall:
     """A channel whose worker stalls after writing ATTEMPTING, while `meanwhile` runs."""
 
     name = "x"
+    settlement = READ_BACK_THEN_RESEND
 
     def __init__(self, inner: XChannel, meanwhile: Callable[[], None]) -> None:
         self.inner = inner
+        self.create_seconds = inner.create_seconds
         self.meanwhile: Callable[[], None] | None = meanwhile
 
     def publish(
-        self, account: str, text: str, reply_to: str | None, media: list[MediaItem]
+        self,
+        account: str,
+        text: str,
+        reply_to: str | None,
+        media: list[MediaItem],
+        *,
+        before_create: BeforeCreate | None = None,
+        idempotency_key: str | None = None,
     ) -> Outcome:
-        if self.meanwhile is not None:
-            run, self.meanwhile = self.meanwhile, None
-            run()
-        return self.inner.publish(account, text, reply_to, media)
+        def stall_after_attempting() -> str | None:
+            stop = before_create() if before_create is not None else None
+            if stop is None and self.meanwhile is not None:
+                run, self.meanwhile = self.meanwhile, None
+                run()
+            return stop
 
-    def find_recent(self, account: str, text: str, since: datetime) -> Outcome | None:
-        return self.inner.find_recent(account, text, since)
+        return self.inner.publish(
+            account, text, reply_to, media, before_create=stall_after_attempting
+        )
+
+    def find_recent(
+        self, account: str, text: str, since: datetime, **options: Any
+    ) -> Outcome | None:
+        return self.inner.find_recent(account, text, since, **options)
 
 
 def test_a_worker_whose_attempt_expired_records_nothing_and_it_is_reconciled(
@@ -407,26 +434,42 @@ class AttemptingFirst:
     """A channel that notes the ledger state of each delivery at the moment it is sent."""
 
     name = "x"
+    settlement = READ_BACK_THEN_RESEND
 
     def __init__(self, inner: XChannel, ledger: DynamoLedger) -> None:
         self.inner = inner
+        self.create_seconds = inner.create_seconds
         self.ledger = ledger
         self.seen: list[State | None] = []
 
     def publish(
-        self, account: str, text: str, reply_to: str | None, media: list[MediaItem]
+        self,
+        account: str,
+        text: str,
+        reply_to: str | None,
+        media: list[MediaItem],
+        *,
+        before_create: BeforeCreate | None = None,
+        idempotency_key: str | None = None,
     ) -> Outcome:
-        found = record_of(self.ledger, KEY)
-        self.seen.append(found.state if found else None)
-        return self.inner.publish(account, text, reply_to, media)
+        def note_the_state() -> str | None:
+            stop = before_create() if before_create is not None else None
+            if stop is None:  # the call is about to be made
+                found = record_of(self.ledger, KEY)
+                self.seen.append(found.state if found else None)
+            return stop
 
-    def find_recent(self, account: str, text: str, since: datetime) -> Outcome | None:
-        return self.inner.find_recent(account, text, since)
+        return self.inner.publish(account, text, reply_to, media, before_create=note_the_state)
+
+    def find_recent(
+        self, account: str, text: str, since: datetime, **options: Any
+    ) -> Outcome | None:
+        return self.inner.find_recent(account, text, since, **options)
 
 
 @pytest.mark.parametrize(
     ("state", "retry_minute", "said"),
-    [(State.CLAIMED, 1, "could not claim"), (State.ATTEMPTING, 3, "could not record")],
+    [(State.CLAIMED, 1, "could not claim"), (State.ATTEMPTING, 1, "could not record")],
     ids=["claim", "attempting"],
 )
 def test_a_throttled_write_before_the_call_defers_and_a_later_tick_publishes(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from herald.channels import Outcome, OutcomeKind
+from herald.channels import READ_BACK_THEN_RESEND, BeforeCreate, Outcome, OutcomeKind, not_created
 from herald.delivery import DeliveryKey, MediaItem
 from herald.engine import Engine, Event
 from herald.ledger import ALL_CAMPAIGNS, State
@@ -50,6 +50,8 @@ class ScriptedChannel:
     """A channel that publishes to a list, and can be told how to answer given texts."""
 
     name = "x"
+    settlement = READ_BACK_THEN_RESEND
+    create_seconds = 1.0
 
     def __init__(self) -> None:
         self.published: list[tuple[str, str, str, str | None]] = []  # id, account, text, reply
@@ -63,8 +65,18 @@ class ScriptedChannel:
         self.answers[text_prefix] = list(kinds)
 
     def publish(
-        self, account: str, text: str, reply_to: str | None, media: list[MediaItem]
+        self,
+        account: str,
+        text: str,
+        reply_to: str | None,
+        media: list[MediaItem],
+        *,
+        before_create: BeforeCreate | None = None,
+        idempotency_key: str | None = None,
     ) -> Outcome:
+        stop = before_create() if before_create is not None else None
+        if stop is not None:
+            return not_created(stop)
         with self._lock:
             self.calls += 1
             for prefix, kinds in self.answers.items():
@@ -84,10 +96,12 @@ class ScriptedChannel:
         self.published.append((remote, account, text, reply_to))
         return remote
 
-    def find_recent(self, account: str, text: str, since: datetime) -> Outcome | None:
+    def find_recent(
+        self, account: str, text: str, since: datetime, *, exclude_ids: frozenset[str] = frozenset()
+    ) -> Outcome | None:
         self.lookups += 1
         for remote, who, body, _ in self.published:
-            if who == account and body == text:
+            if who == account and body == text and remote not in exclude_ids:
                 return Outcome(OutcomeKind.SENT, remote, f"https://x.com/{who}/status/{remote}")
         return None
 
@@ -248,16 +262,67 @@ def test_unknown_is_reconciled_when_found_and_never_reposted(plan, ledger, chann
     assert channel.lookups >= 1
 
 
-def test_unknown_not_found_stays_unknown_for_a_person(plan, ledger, channel) -> None:
-    # Given an UNKNOWN that is not on the account (the call never reached X)
-    engine = make_engine(plan, ledger, channel)
-    noon = datetime(2021, 2, 9, 12, 0, tzinfo=UTC)
+def lost_call(ledger: SqliteLedger, noon: datetime) -> DeliveryKey:
+    """The noon post of `main` left UNKNOWN by a call that never reached the network."""
     key = DeliveryKey("demo", "noon", "x", "main")
     ledger.claim(key, "t", noon, noon + timedelta(minutes=3), noon)
     ledger.mark_attempting(key, "t", noon)
     ledger.mark_unknown(key, "t", noon, "timed out")
-    # When ticks run through the window and beyond
-    for minute in range(0, 40):
+    return key
+
+
+def test_unknown_absent_on_two_read_backs_a_minute_apart_goes_once_more(
+    plan, ledger, channel
+) -> None:
+    # Given an UNKNOWN that is not on the account (the call never reached X)
+    noon = datetime(2021, 2, 9, 12, 0, tzinfo=UTC)
+    key = lost_call(ledger, noon)
+    engine = make_engine(plan, ledger, channel)
+    # When the next minute reads the account back, and the minute after reads it again
+    engine.tick(noon + timedelta(minutes=1))
+    after_one = state_of(ledger, "noon")
+    second = engine.tick(noon + timedelta(minutes=2))
+
+    # Then one read-back is not enough; two a minute apart are, and it goes out once
+    assert after_one is State.UNKNOWN
+    assert second.counts["Published"] == 1
+    assert state_of(ledger, "noon") is State.SENT
+    assert [p[1:3] for p in channel.published].count(("main", "Noon update")) == 1
+    # And the record tells why it went out two minutes late
+    record = ledger.get_many([key])[key]
+    assert [a.event for a in record.history] == [
+        "CLAIMED", "ATTEMPTING", "UNKNOWN", "READ_BACK", "READ_BACK",
+        "CLAIMED", "ATTEMPTING", "SENT",
+    ]  # fmt: skip
+    assert (record.resends, record.attempts) == (1, 2)
+
+
+def test_unknown_is_attempted_again_at_most_twice(plan, ledger, channel) -> None:
+    # Given an UNKNOWN, and a network that loses every answer and never shows the post
+    noon = datetime(2021, 2, 9, 12, 0, tzinfo=UTC)
+    key = lost_call(ledger, noon)
+    channel.answer("Noon", *[OutcomeKind.UNKNOWN] * 5)
+    channel.find_recent = lambda *args, **kwargs: None  # type: ignore[method-assign]
+    engine = make_engine(plan, ledger, channel)
+    # When ticks run through the window
+    for minute in range(1, 15):
+        engine.tick(noon + timedelta(minutes=minute))
+    # Then each account's post was sent again twice, no more, and waits for a person
+    other = key._replace(account="other")
+    records = ledger.get_many([key, other])
+    assert [(r.state, r.resends) for r in records.values()] == [(State.UNKNOWN, 2)] * 2
+    assert channel.calls == 2 + (1 + 2)  # main: two re-sends; other: its first call and two
+
+
+def test_unknown_not_found_after_its_window_stays_unknown_for_a_person(
+    plan, ledger, channel
+) -> None:
+    # Given an UNKNOWN not on the account, first looked at after its window closed
+    noon = datetime(2021, 2, 9, 12, 0, tzinfo=UTC)
+    lost_call(ledger, noon)
+    engine = make_engine(plan, ledger, channel)
+    # When ticks run beyond its window
+    for minute in range(16, 40):
         engine.tick(noon + timedelta(minutes=minute))
     # Then it stays UNKNOWN and is never posted by itself
     assert state_of(ledger, "noon") is State.UNKNOWN

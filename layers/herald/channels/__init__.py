@@ -5,8 +5,9 @@ Adapters: X (tweepy, real HTTP) and the outbox (a local folder, the embedded def
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
@@ -28,18 +29,77 @@ class Outcome:
     reason: str | None = None
     retryable: bool = False
     retry_at: datetime | None = None
+    duplicate: bool = False  # the network refused it as a copy of a post already there
+
+
+class SettleBy(StrEnum):
+    """What a network guarantees that lets an UNKNOWN outcome be settled."""
+
+    IDEMPOTENCY_KEY = "idempotency_key"  # the same key can never make a second post
+    READ_BACK_AND_DUPLICATE_REFUSAL = "read_back_and_duplicate_refusal"  # X
+    READ_BACK = "read_back"  # reading the account back is all there is
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """How the engine may settle a channel's UNKNOWN outcome, inside the delivery's window:
+    read the account back; once read-backs `absence_gap` apart found nothing (at once, for
+    an idempotency key), attempt again, at most `resends` times."""
+
+    by: SettleBy
+    absence_gap: timedelta
+    resends: int
+
+
+# X refuses identical text from an account (403 duplicate), so one more attempt after two
+# read-backs a minute apart found nothing cannot make a second post; a minute outlasts the
+# lag of X's timeline. At most two such attempts.
+READ_BACK_THEN_RESEND = Settlement(
+    SettleBy.READ_BACK_AND_DUPLICATE_REFUSAL, timedelta(seconds=60), resends=2
+)
+
+
+# Called by a channel just before its create call, once the media are uploaded; the engine
+# records ATTEMPTING there. It answers None to go ahead, or why the call must not be made
+# (too little time left, the record could not be written): the channel then returns
+# `not_created(why)` and creates nothing.
+BeforeCreate = Callable[[], str | None]
 
 
 class Channel(Protocol):
     name: str
+    settlement: Settlement
+    create_seconds: float  # the longest the create call can take (its timeouts)
 
     def publish(
-        self, account: str, text: str, reply_to: str | None, media: list[MediaItem]
+        self,
+        account: str,
+        text: str,
+        reply_to: str | None,
+        media: list[MediaItem],
+        *,
+        before_create: BeforeCreate | None = None,
+        idempotency_key: str | None = None,
     ) -> Outcome:
-        """Publish `text` from `account`, as a reply to the remote id `reply_to` if given."""
+        """Publish `text` from `account`, as a reply to the remote id `reply_to` if given.
+        Media are uploaded first; `before_create` is called just before the create call,
+        and nothing is created when it gives a reason not to."""
         ...
 
-    def find_recent(self, account: str, text: str, since: datetime) -> Outcome | None:
-        """Reconciliation: a SENT outcome if a post with exactly `text` is among the
-        account's posts since `since`; None if it is not there."""
+    def find_recent(
+        self,
+        account: str,
+        text: str,
+        since: datetime,
+        *,
+        exclude_ids: frozenset[str] = frozenset(),
+    ) -> Outcome | None:
+        """Read-back: a SENT outcome if a post with exactly `text` was made by the account
+        at or after `since` (the record's ATTEMPTING time) and is not one of `exclude_ids`
+        (posts recorded for other deliveries); None if it is not there."""
         ...
+
+
+def not_created(reason: str) -> Outcome:
+    """The outcome when `before_create` stopped a publication: nothing was created."""
+    return Outcome(OutcomeKind.FAILED, reason=f"not sent: {reason}", retryable=True)

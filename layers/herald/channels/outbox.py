@@ -23,7 +23,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from herald.channels import Outcome, OutcomeKind
+from herald.channels import (
+    READ_BACK_THEN_RESEND,
+    BeforeCreate,
+    Outcome,
+    OutcomeKind,
+    not_created,
+)
 from herald.delivery import MediaItem
 from herald.timeutil import format_utc, parse_utc
 
@@ -104,6 +110,9 @@ class OutboxChannel:
     ) -> None:
         self.folder = Path(folder)
         self.name = channel
+        # The outbox follows X's rules, so it settles an UNKNOWN as X does.
+        self.settlement = READ_BACK_THEN_RESEND
+        self.create_seconds = 1.0
         self._clock = clock or (lambda: datetime.now(UTC))
         self._faults: list[_Fault] = []
         self._faults_lock = threading.Lock()
@@ -143,12 +152,16 @@ class OutboxChannel:
     # -- the Channel protocol --
 
     def publish(
-        self, account: str, text: str, reply_to: str | None, media: list[MediaItem]
+        self,
+        account: str,
+        text: str,
+        reply_to: str | None,
+        media: list[MediaItem],
+        *,
+        before_create: BeforeCreate | None = None,
+        idempotency_key: str | None = None,
     ) -> Outcome:
         now = self._clock()
-        fault = self._take_fault()
-        if fault is not None and fault.kind is not OutboxFault.UNKNOWN_AFTER_WRITE:
-            return _injected(fault, account, now)
         for item in media:
             if not item.path.is_file():
                 return Outcome(
@@ -156,6 +169,12 @@ class OutboxChannel:
                     reason=f"cannot read media file {item.path}",
                     retryable=False,
                 )
+        stop = before_create() if before_create is not None else None
+        if stop is not None:
+            return not_created(stop)
+        fault = self._take_fault()
+        if fault is not None and fault.kind is not OutboxFault.UNKNOWN_AFTER_WRITE:
+            return _injected(fault, account, now)
         self.folder.mkdir(parents=True, exist_ok=True)
         with self._locked(exclusive=True):
             entries = self._read()
@@ -190,9 +209,17 @@ class OutboxChannel:
             )
         return Outcome(OutcomeKind.SENT, remote_id=entry.id, url=self._url(entry.id))
 
-    def find_recent(self, account: str, text: str, since: datetime) -> Outcome | None:
+    def find_recent(
+        self,
+        account: str,
+        text: str,
+        since: datetime,
+        *,
+        exclude_ids: frozenset[str] = frozenset(),
+    ) -> Outcome | None:
         """SENT for the newest entry of `account` with exactly `text` published at or after
-        `since`; None if there is none. An unreadable outbox raises OSError."""
+        `since` and not in `exclude_ids`; None if there is none. An unreadable outbox raises
+        OSError."""
         if not self.path.exists():
             return None
         with self._locked(exclusive=False):
@@ -203,6 +230,7 @@ class OutboxChannel:
                 and entry.account == account
                 and entry.text == text
                 and entry.published_at >= since
+                and entry.id not in exclude_ids
             ):
                 return Outcome(
                     OutcomeKind.SENT,

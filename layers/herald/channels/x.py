@@ -26,7 +26,13 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from herald.channels import Outcome, OutcomeKind
+from herald.channels import (
+    READ_BACK_THEN_RESEND,
+    BeforeCreate,
+    Outcome,
+    OutcomeKind,
+    not_created,
+)
 from herald.credentials import CredentialsError, CredentialsProvider, OAuth1Credentials
 from herald.delivery import MediaItem
 
@@ -305,6 +311,7 @@ class XChannel:
     """
 
     name = "x"
+    settlement = READ_BACK_THEN_RESEND
 
     def __init__(
         self,
@@ -324,6 +331,7 @@ class XChannel:
         self._credentials = credentials
         self.base_url = base_url.rstrip("/")
         self.timeout = (connect_timeout, read_timeout)
+        self.create_seconds = connect_timeout + read_timeout
         self._transport = transport
         self._clock = clock or (lambda: datetime.now(UTC))
         self._lookup_pages = lookup_pages
@@ -339,7 +347,14 @@ class XChannel:
     # -- publishing --
 
     def publish(
-        self, account: str, text: str, reply_to: str | None, media: list[MediaItem]
+        self,
+        account: str,
+        text: str,
+        reply_to: str | None,
+        media: list[MediaItem],
+        *,
+        before_create: BeforeCreate | None = None,
+        idempotency_key: str | None = None,
     ) -> Outcome:
         now = self._clock()
         try:
@@ -355,6 +370,9 @@ class XChannel:
                 return uploaded
             media_ids.append(uploaded)
 
+        stop = before_create() if before_create is not None else None
+        if stop is not None:
+            return not_created(stop)
         try:
             answer = client.create_tweet(
                 text=text,
@@ -442,7 +460,14 @@ class XChannel:
 
     # -- reconciliation --
 
-    def find_recent(self, account: str, text: str, since: datetime) -> Outcome | None:
+    def find_recent(
+        self,
+        account: str,
+        text: str,
+        since: datetime,
+        *,
+        exclude_ids: frozenset[str] = frozenset(),
+    ) -> Outcome | None:
         """SENT with the post's id and URL if `account` posted `text` since `since`; None if
         it is not among the account's posts. Raises XLookupError when X cannot be read (an
         error is never reported as "not there")."""
@@ -477,6 +502,8 @@ class XChannel:
                     f"cannot list the posts of X account {account!r}: {_x_message(answer)}"
                 )
             for post in posts:
+                if str(post.get("id")) in exclude_ids:
+                    continue
                 remote = str(post.get("text", ""))
                 if remote == text:
                     return self._found(account, str(post["id"]))
