@@ -15,7 +15,8 @@ def register(sub: Any) -> None:
         description="Load and check every campaign in FOLDER and write FOLDER/plan.json: each"
         " delivery's key and due time. The function reads it at a cold start instead of"
         " parsing every campaign, and uses it only while the files match it exactly."
-        " Campaigns with errors are left out and named in the index (and printed here).",
+        " A campaign with errors fails the compile (and so `sam build`): it is printed, and"
+        " no index is written, because a campaign left out would silently never publish.",
     )
     parser.add_argument("folder", type=Path, metavar="FOLDER")
     parser.set_defaults(run=run)
@@ -29,10 +30,15 @@ def run(args: argparse.Namespace) -> int:
     refused = [p for p in problems if p.is_error]
     for problem in refused:
         print(problem, file=sys.stderr)
-    path = write_index(args.folder, plan, [str(p) for p in refused])
-    campaigns = len(plan.campaigns)
-    print(f"wrote {path}: {len(plan)} deliveries from {campaigns} campaign(s)", file=sys.stderr)
     if refused:
         files = len({p.file for p in refused})
-        print(f"{files} campaign file(s) refused: they will not publish", file=sys.stderr)
+        print(
+            f"{files} campaign file(s) refused: fix them (herald validate) and build again;"
+            " no plan was written",
+            file=sys.stderr,
+        )
+        return 1
+    path = write_index(args.folder, plan)
+    campaigns = len(plan.campaigns)
+    print(f"wrote {path}: {len(plan)} deliveries from {campaigns} campaign(s)", file=sys.stderr)
     return 0
