@@ -9,9 +9,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 DEFAULT_X_API_BASE_URL = "https://api.x.com"
+# A scheduled tick arrives within seconds of its time; an event minutes away from the clock
+# is a mistake or a replay, and publishing from it would post early or late.
+DEFAULT_EVENT_TOLERANCE = timedelta(minutes=5)
 
 
 class ConfigError(Exception):
@@ -24,6 +28,9 @@ class Settings:
     credentials_secret: str
     x_api_base_url: str
     campaigns_dir: Path
+    # How far an event's time may be from the clock before the tick is refused; None: any
+    # (replaying old events locally, never in production).
+    event_tolerance: timedelta | None = DEFAULT_EVENT_TOLERANCE
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -37,7 +44,23 @@ class Settings:
             credentials_secret=env["CREDENTIALS_SECRET"],
             x_api_base_url=(env.get("X_API_BASE_URL") or DEFAULT_X_API_BASE_URL).rstrip("/"),
             campaigns_dir=Path(campaigns),
+            event_tolerance=_tolerance(env.get("EVENT_TIME_TOLERANCE")),
         )
+
+
+def _tolerance(raw: str | None) -> timedelta | None:
+    """EVENT_TIME_TOLERANCE: seconds, or `off` to accept any event time (local replays)."""
+    if raw is None or not raw.strip():
+        return DEFAULT_EVENT_TOLERANCE
+    if raw.strip().lower() == "off":
+        return None
+    try:
+        seconds = int(raw)
+    except ValueError:
+        seconds = -1
+    if seconds < 0:
+        raise ConfigError(f"EVENT_TIME_TOLERANCE must be whole seconds or 'off', not {raw!r}")
+    return timedelta(seconds=seconds)
 
 
 def packaged_campaigns() -> Path:

@@ -80,6 +80,7 @@ class Summary:
     results: list[Result] = field(default_factory=list)
     out_of_time: bool = False
     ledger_unavailable: bool = False  # the tick could not read the ledger: nothing was done
+    refused: str | None = None  # why the tick was refused (its event's time), if it was
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -87,6 +88,7 @@ class Summary:
             "examined": self.examined,
             "out_of_time": self.out_of_time,
             "ledger_unavailable": self.ledger_unavailable,
+            **({"refused": self.refused} if self.refused else {}),
             **{str(k): v for k, v in sorted(self.counts.items())},
         }
 

@@ -83,3 +83,21 @@ class PowertoolsObserver:
             metrics().add_metric(
                 name="LatenessSeconds", unit=MetricUnit.Seconds, value=max(result.lateness, 0)
             )
+
+
+def refuse_event(why: str) -> None:
+    """A tick refused for its event's time: an error line, and the RefusedEvents metric
+    (its alarm fires: someone invoked the function with a wrong time)."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    logger().error("event refused", extra={"why": why})
+    metrics().add_metric(name="RefusedEvents", unit=MetricUnit.Count, value=1)
+
+
+def ledger_unavailable() -> None:
+    """A tick that could not read the ledger (throttled, unreachable) and did nothing: the
+    next tick tries again; the LedgerUnavailable metric counts such ticks."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    logger().warning("ledger unavailable: tick deferred")
+    metrics().add_metric(name="LedgerUnavailable", unit=MetricUnit.Count, value=1)

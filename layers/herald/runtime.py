@@ -4,14 +4,14 @@ built once per container and reused by every warm tick."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from herald.config import Settings
 from herald.delivery import Plan
 from herald.engine import Engine, Observer, Summary
-from herald.timeutil import parse_utc
+from herald.timeutil import format_utc, parse_utc
 
 
 class BadEvent(ValueError):
@@ -36,6 +36,29 @@ def correlation_id(event: Mapping[str, Any], now: datetime) -> str:
 
 
 _engine: Engine | None = None
+_settings: Settings | None = None
+
+
+def event_refusal(now: datetime, wall: datetime, tolerance: timedelta | None) -> str | None:
+    """Why a tick for `now` must not run at wall-clock time `wall`, or None. A tick trusts
+    its event's time, so an event far from the clock would publish early (or late)."""
+    if tolerance is None or abs(now - wall) <= tolerance:
+        return None
+    return (
+        f"the event's time {format_utc(now)} is {_span(now - wall)} the clock "
+        f"({format_utc(wall)}); more than {tolerance.total_seconds():.0f} s: nothing published"
+    )
+
+
+def _span(delta: timedelta) -> str:
+    minutes = abs(delta.total_seconds()) / 60
+    if minutes >= 2 * 24 * 60:
+        size = f"{minutes / (24 * 60):.0f} days"
+    elif minutes >= 120:
+        size = f"{minutes / 60:.0f} h"
+    else:
+        size = f"{minutes:.0f} min"
+    return f"{size} {'ahead of' if delta > timedelta(0) else 'behind'}"
 
 
 def load_plan_for(folder: Path) -> tuple[Plan, dict[str, dict[str, Any]], list[str]]:
@@ -80,27 +103,49 @@ def build(settings: Settings, observer: Observer) -> Engine:
     return Engine(plan, ledger, {"x": x}, observer, refused=refused)
 
 
+def settings() -> Settings:
+    """The container's settings, read once."""
+    global _settings
+    if _settings is None:
+        _settings = Settings.from_env()
+    return _settings
+
+
 def engine(observer: Observer) -> Engine:
     """The container's engine, built on its first tick and reused by every warm one."""
     global _engine
     if _engine is None:
-        _engine = build(Settings.from_env(), observer)
+        _engine = build(settings(), observer)
     return _engine
 
 
 def reset() -> None:
-    """Forget the container's engine (tests; a new cold start)."""
-    global _engine
-    _engine = None
+    """Forget the container's settings and engine (tests; a new cold start)."""
+    global _engine, _settings
+    _engine, _settings = None, None
 
 
-def handle(now: datetime, remaining: Callable[[], float] | None, observer: Observer) -> Summary:
-    """One tick at the event's time `now` (see scheduled_time)."""
+def handle(
+    now: datetime,
+    remaining: Callable[[], float] | None,
+    observer: Observer,
+    wall: datetime | None = None,
+) -> Summary:
+    """One tick at the event's time `now` (see scheduled_time); `wall` is the clock."""
+    refusal = event_refusal(now, wall or datetime.now(UTC), settings().event_tolerance)
+    if refusal is not None:
+        from herald.observability import refuse_event
+
+        refuse_event(refusal)
+        return Summary(now, refused=refusal)
     publisher = engine(observer)
     if not publisher.has_work(now):
         return publisher.tick(now, remaining)  # idle: no X-Ray SDK, no boto3, no network
-    from herald.observability import tracer
+    from herald.observability import ledger_unavailable, tracer
 
     with tracer().provider.in_subsegment("## tick") as subsegment:
         subsegment.put_annotation("scheduled_time", now.isoformat())
-        return publisher.tick(now, remaining)
+        summary = publisher.tick(now, remaining)
+    if summary.ledger_unavailable:
+        ledger_unavailable()
+    return summary

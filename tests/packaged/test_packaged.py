@@ -120,6 +120,7 @@ def lambda_environment(
     env.update(
         LEDGER_TABLE=ledger_table,
         CREDENTIALS_SECRET=X_SECRET_NAME,
+        EVENT_TIME_TOLERANCE="off",  # the sample events are from 2021
         X_API_BASE_URL=x_api,
         AWS_ENDPOINT_URL_DYNAMODB=dynamodb,
         AWS_ENDPOINT_URL_SECRETS_MANAGER=secrets,

@@ -543,6 +543,7 @@ def test_email_subscription_exists_only_when_an_address_is_given(cfn: dict[str, 
         ("FailedAlarm", "Failed"),
         ("UnknownAlarm", "Unknown"),
         ("MissedAlarm", "Missed"),
+        ("RefusedEventsAlarm", "RefusedEvents"),
         ("SkippedLateAlarm", "SkippedLate"),
     ],
 )
@@ -636,7 +637,7 @@ def test_every_alarm_notifies_the_topic_and_names_itself_after_the_stack(
 
     # When their actions and names are read
     # Then each one notifies the alarm topic when it fires and when it clears
-    assert len(alarms) == 8
+    assert len(alarms) == 9
     for name, resource in alarms.items():
         properties = resource["Properties"]
         assert properties["AlarmActions"] == [TOPIC], name
