@@ -435,3 +435,122 @@ def test_eight_concurrent_ticks_publish_each_delivery_once(plan, tmp_path, chann
     assert len(channel.published) == 6
     assert len(set(channel.published)) == 6
     assert sorted(p[1] for p in channel.published) == ["main"] * 3 + ["other"] * 3
+
+
+# --- settling, budgets and the ledger's bad days -----------------------------------------
+
+
+class SlowUploads(ScriptedChannel):
+    """A channel whose media uploads use up the invocation's time before the create call."""
+
+    def __init__(self, clock: list[float]) -> None:
+        super().__init__()
+        self.clock = clock  # seconds left, as the function's context would say
+
+    def publish(self, account, text, reply_to, media, **options):  # type: ignore[no-untyped-def]
+        self.clock[0] -= 57.0  # four images, slowly
+        return super().publish(account, text, reply_to, media, **options)
+
+
+def test_uploads_that_eat_the_time_leave_nothing_unknown(plan, ledger) -> None:
+    # Given 60 s left, and uploads for the noon post that take 57 of them
+    left = [60.0]
+    channel = SlowUploads(left)
+    engine = Engine(plan, ledger, {"x": channel})
+    noon = datetime(2021, 2, 9, 12, 0, tzinfo=UTC)
+
+    # When the noon minute ticks
+    summary = engine.tick(noon, remaining=lambda: left[0])
+
+    # Then no create call was made, and the record says nothing was sent: FAILED, retryable,
+    # never ATTEMPTING or UNKNOWN (which would wait for a person)
+    assert channel.calls == 0
+    assert summary.counts["Deferred"] >= 1 and summary.counts["Unknown"] == 0
+    key = DeliveryKey("demo", "noon", "x", "main")
+    record = ledger.get_many([key])[key]
+    assert (record.state, record.retryable) == (State.FAILED, True)
+    assert "too little time left" in (record.reason or "")
+    assert "ATTEMPTING" not in [a.event for a in record.history]
+    # And the next minute, with time to spare, publishes it
+    left[0] = 1000.0
+    assert engine.tick(noon + timedelta(minutes=1), remaining=lambda: 60.0).counts[
+        "Published"
+    ] == 2  # fmt: skip
+
+
+def test_attempting_is_written_only_just_before_the_create_call(plan, ledger) -> None:
+    # Given a channel that looks at the ledger when it is about to create the post
+    seen: list[State | None] = []
+    channel = ScriptedChannel()
+    original = channel.publish
+
+    def publish(account, text, reply_to, media, *, before_create=None, **options):  # type: ignore[no-untyped-def]
+        key = DeliveryKey("demo", "noon", "x", account)
+        seen.append(ledger.get_many([key])[key].state)  # while uploading: still CLAIMED
+
+        def look() -> str | None:
+            stop = before_create()
+            seen.append(ledger.get_many([key])[key].state)
+            return stop
+
+        return original(account, text, reply_to, media, before_create=look, **options)
+
+    channel.publish = publish  # type: ignore[method-assign]
+    # When the noon minute ticks
+    make_engine(plan, ledger, channel).tick(datetime(2021, 2, 9, 12, 0, tzinfo=UTC))
+    # Then uploads ran while CLAIMED, and ATTEMPTING was written just before the create call
+    assert seen == [State.CLAIMED, State.ATTEMPTING] * 2
+
+
+def test_a_post_skipped_while_paused_then_moved_to_tomorrow_goes_out_tomorrow(
+    ledger, channel, tmp_path: Path
+) -> None:
+    # Given the noon post was SKIPPED (paused) today
+    today = tmp_path / "today" / "demo.yaml"
+    today.parent.mkdir()
+    today.write_text(CAMPAIGN, encoding="utf-8")
+    noon = datetime(2021, 2, 9, 12, 0, tzinfo=UTC)
+    ledger.pause(ALL_CAMPAIGNS, "a real incident", noon)
+    make_engine(load_plan_strict([today]), ledger, channel).tick(noon + timedelta(minutes=20))
+    ledger.resume(ALL_CAMPAIGNS)
+    assert state_of(ledger, "noon") is State.SKIPPED
+    # When the press office moves it to noon tomorrow, and that minute ticks
+    moved = tmp_path / "moved" / "demo.yaml"
+    moved.parent.mkdir()
+    moved.write_text(CAMPAIGN.replace("2021-02-09 12:00", "2021-02-10 12:00"), encoding="utf-8")
+    engine = make_engine(load_plan_strict([moved]), ledger, channel)
+    summary = engine.tick(noon + timedelta(days=1))
+    # Then it goes out at its new time, once per account
+    assert summary.counts["Published"] == 2
+    assert state_of(ledger, "noon") is State.SENT
+    assert channel.texts().count("Noon update") == 2
+
+
+class UnreadableLedger(SqliteLedger):
+    """A ledger whose reads are throttled for the next `failures` calls."""
+
+    failures = 1
+
+    def get_many(self, keys):  # type: ignore[no-untyped-def]
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("ProvisionedThroughputExceededException: throttled")
+        return super().get_many(keys)
+
+
+def test_a_throttled_ledger_read_defers_the_tick_instead_of_failing_it(
+    plan, channel, tmp_path: Path
+) -> None:
+    # Given a ledger whose first read is throttled
+    ledger = UnreadableLedger(tmp_path / "ledger.sqlite3")
+    engine = make_engine(plan, ledger, channel)
+    # When the due minute ticks, then the next
+    first = engine.tick(T0)
+    calls_in_first = channel.calls
+    second = engine.tick(T0 + timedelta(minutes=1))
+    # Then the first tick did nothing and said so, without raising
+    assert first.ledger_unavailable
+    assert first.counts["Deferred"] == 6 and calls_in_first == 0
+    assert first.as_dict()["ledger_unavailable"] is True
+    # And the next published everything
+    assert second.counts["Published"] == 6
