@@ -13,7 +13,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from herald.channels import READ_BACK_THEN_RESEND, BeforeCreate, Outcome, OutcomeKind, not_created
+from herald.channels import (
+    READ_BACK_THEN_RESEND,
+    CreateCall,
+    Outcome,
+    OutcomeKind,
+    not_created,
+    why_not,
+)
 from herald.delivery import MediaItem
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -133,16 +140,10 @@ class MemoryChannel:
         self._ids = iter(range(1, 10**12))
 
     def publish(
-        self,
-        account: str,
-        text: str,
-        reply_to: str | None,
-        media: list[MediaItem],
-        *,
-        before_create: BeforeCreate | None = None,
-        idempotency_key: str | None = None,
-    ) -> Outcome:
-        stop = before_create() if before_create is not None else None
+        self, account: str, text: str, reply_to: str | None, media: list[MediaItem],
+        call: CreateCall | None = None,
+    ) -> Outcome:  # fmt: skip
+        stop = why_not(call)
         if stop is not None:
             return not_created(stop)
         remote = str(next(self._ids))

@@ -20,7 +20,7 @@ from enum import StrEnum
 from threading import Lock
 from typing import Protocol
 
-from herald.channels import Channel, Outcome, OutcomeKind, SettleBy
+from herald.channels import Channel, CreateCall, Outcome, OutcomeKind, SettleBy
 from herald.delivery import Delivery, DeliveryKey, Plan
 from herald.ledger import ALL_CAMPAIGNS, Ledger, LedgerConflict, Pause, Record, State
 
@@ -309,8 +309,7 @@ class Engine:
             text,
             reply_to,
             delivery.media(),
-            before_create=call.before_create,
-            idempotency_key=claimed.idempotency_key,
+            CreateCall(call.before_create, claimed.idempotency_key),
         )
         return call.record(outcome)
 

@@ -90,13 +90,11 @@ class FaultyChannel:
         self.create_seconds = inner.create_seconds
         self.faults = dict(faults)  # rendered text -> fault kind, used once
 
-    def publish(
-        self, account: str, text: str, reply_to: str | None, media: list[Any], **options: Any
-    ) -> Any:
+    def publish(self, account: str, text: str, reply_to: str | None, *rest: Any) -> Any:
         kind = self.faults.pop(text, None)
         if kind is not None:
             self.inner.fail_next(kind)
-        return self.inner.publish(account, text, reply_to, media, **options)
+        return self.inner.publish(account, text, reply_to, *rest)
 
     def find_recent(self, account: str, text: str, since: datetime, **options: Any) -> Any:
         return self.inner.find_recent(account, text, since, **options)

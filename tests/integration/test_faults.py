@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from herald.channels import READ_BACK_THEN_RESEND, BeforeCreate, Outcome
+from herald.channels import READ_BACK_THEN_RESEND, CreateCall, Outcome, why_not
 from herald.channels.x import XChannel
 from herald.delivery import DeliveryKey, MediaItem
 from herald.engine import Engine, Event, Summary
@@ -341,24 +341,18 @@ class StallBeforeCall:
         self.meanwhile: Callable[[], None] | None = meanwhile
 
     def publish(
-        self,
-        account: str,
-        text: str,
-        reply_to: str | None,
-        media: list[MediaItem],
-        *,
-        before_create: BeforeCreate | None = None,
-        idempotency_key: str | None = None,
-    ) -> Outcome:
+        self, account: str, text: str, reply_to: str | None, media: list[MediaItem],
+        call: CreateCall | None = None,
+    ) -> Outcome:  # fmt: skip
         def stall_after_attempting() -> str | None:
-            stop = before_create() if before_create is not None else None
+            stop = why_not(call)
             if stop is None and self.meanwhile is not None:
                 run, self.meanwhile = self.meanwhile, None
                 run()
             return stop
 
         return self.inner.publish(
-            account, text, reply_to, media, before_create=stall_after_attempting
+            account, text, reply_to, media, CreateCall(stall_after_attempting)
         )
 
     def find_recent(
@@ -443,23 +437,17 @@ class AttemptingFirst:
         self.seen: list[State | None] = []
 
     def publish(
-        self,
-        account: str,
-        text: str,
-        reply_to: str | None,
-        media: list[MediaItem],
-        *,
-        before_create: BeforeCreate | None = None,
-        idempotency_key: str | None = None,
-    ) -> Outcome:
+        self, account: str, text: str, reply_to: str | None, media: list[MediaItem],
+        call: CreateCall | None = None,
+    ) -> Outcome:  # fmt: skip
         def note_the_state() -> str | None:
-            stop = before_create() if before_create is not None else None
+            stop = why_not(call)
             if stop is None:  # the call is about to be made
                 found = record_of(self.ledger, KEY)
                 self.seen.append(found.state if found else None)
             return stop
 
-        return self.inner.publish(account, text, reply_to, media, before_create=note_the_state)
+        return self.inner.publish(account, text, reply_to, media, CreateCall(note_the_state))
 
     def find_recent(
         self, account: str, text: str, since: datetime, **options: Any

@@ -69,7 +69,7 @@ def test_without_an_index_the_campaigns_are_loaded(campaigns: Path) -> None:
     assert len(schedule.between(datetime(2021, 2, 1, tzinfo=UTC), datetime(2021, 3, 1, tzinfo=UTC)))
 
 
-def test_a_refused_campaign_is_named_in_the_index(campaigns: Path) -> None:
+def test_a_refused_campaign_fails_the_compile_and_is_never_dropped(campaigns: Path) -> None:
     # Given a second campaign with an error beside the valid one
     (campaigns / "broken.yaml").write_text("campaign: broken\ntitle: B\n", encoding="utf-8")
     # When compiled with the CLI
@@ -79,12 +79,17 @@ def test_a_refused_campaign_is_named_in_the_index(campaigns: Path) -> None:
         text=True,
         check=False,
     )
-    # Then the valid campaign is indexed and the broken one is named, not silently dropped
-    assert done.returncode == 0, done.stderr
+    # Then the build fails, naming the broken file, and writes no index
+    assert done.returncode == 1, done.stderr
     assert "broken.yaml:1:" in done.stderr
+    # And a function started from these files anyway loads the valid campaign and names the
+    # broken one (the audit counts it MISSED): it is not silently dropped
     schedule, _, refused = load_plan_for(campaigns)
-    assert isinstance(schedule, CompiledPlan)
-    assert len(schedule) == 13
+    assert not isinstance(schedule, CompiledPlan)
+    assert (
+        len(schedule.between(datetime(2021, 2, 1, tzinfo=UTC), datetime(2021, 3, 1, tzinfo=UTC)))
+        == 13
+    )
     assert refused and "broken.yaml" in refused[0]
 
 

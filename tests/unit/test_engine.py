@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from herald.channels import READ_BACK_THEN_RESEND, BeforeCreate, Outcome, OutcomeKind, not_created
+from herald.channels import (
+    READ_BACK_THEN_RESEND,
+    CreateCall,
+    Outcome,
+    OutcomeKind,
+    not_created,
+    why_not,
+)
 from herald.delivery import DeliveryKey, MediaItem
 from herald.engine import Engine, Event
 from herald.ledger import ALL_CAMPAIGNS, State
@@ -65,16 +72,10 @@ class ScriptedChannel:
         self.answers[text_prefix] = list(kinds)
 
     def publish(
-        self,
-        account: str,
-        text: str,
-        reply_to: str | None,
-        media: list[MediaItem],
-        *,
-        before_create: BeforeCreate | None = None,
-        idempotency_key: str | None = None,
-    ) -> Outcome:
-        stop = before_create() if before_create is not None else None
+        self, account: str, text: str, reply_to: str | None, media: list[MediaItem],
+        call: CreateCall | None = None,
+    ) -> Outcome:  # fmt: skip
+        stop = why_not(call)
         if stop is not None:
             return not_created(stop)
         with self._lock:
@@ -447,9 +448,9 @@ class SlowUploads(ScriptedChannel):
         super().__init__()
         self.clock = clock  # seconds left, as the function's context would say
 
-    def publish(self, account, text, reply_to, media, **options):  # type: ignore[no-untyped-def]
+    def publish(self, account, text, reply_to, media, call=None):  # type: ignore[no-untyped-def]
         self.clock[0] -= 57.0  # four images, slowly
-        return super().publish(account, text, reply_to, media, **options)
+        return super().publish(account, text, reply_to, media, call)
 
 
 def test_uploads_that_eat_the_time_leave_nothing_unknown(plan, ledger) -> None:
@@ -484,16 +485,16 @@ def test_attempting_is_written_only_just_before_the_create_call(plan, ledger) ->
     channel = ScriptedChannel()
     original = channel.publish
 
-    def publish(account, text, reply_to, media, *, before_create=None, **options):  # type: ignore[no-untyped-def]
+    def publish(account, text, reply_to, media, call=None):  # type: ignore[no-untyped-def]
         key = DeliveryKey("demo", "noon", "x", account)
         seen.append(ledger.get_many([key])[key].state)  # while uploading: still CLAIMED
 
         def look() -> str | None:
-            stop = before_create()
+            stop = why_not(call)
             seen.append(ledger.get_many([key])[key].state)
             return stop
 
-        return original(account, text, reply_to, media, before_create=look, **options)
+        return original(account, text, reply_to, media, CreateCall(look, call.idempotency_key))
 
     channel.publish = publish  # type: ignore[method-assign]
     # When the noon minute ticks

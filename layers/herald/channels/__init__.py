@@ -66,23 +66,31 @@ READ_BACK_THEN_RESEND = Settlement(
 BeforeCreate = Callable[[], str | None]
 
 
+@dataclass(frozen=True)
+class CreateCall:
+    """What the engine hands a channel for one create call: the hook to call just before
+    it, and the idempotency key to send with it (channels that take one)."""
+
+    before: BeforeCreate | None = None
+    idempotency_key: str | None = None
+
+
+def why_not(call: CreateCall | None) -> str | None:
+    """Run the call's `before` hook: None to go ahead, else why not to make the call."""
+    return call.before() if call is not None and call.before is not None else None
+
+
 class Channel(Protocol):
     name: str
     settlement: Settlement
     create_seconds: float  # the longest the create call can take (its timeouts)
 
     def publish(
-        self,
-        account: str,
-        text: str,
-        reply_to: str | None,
-        media: list[MediaItem],
-        *,
-        before_create: BeforeCreate | None = None,
-        idempotency_key: str | None = None,
-    ) -> Outcome:
+        self, account: str, text: str, reply_to: str | None, media: list[MediaItem],
+        call: CreateCall | None = None,
+    ) -> Outcome:  # fmt: skip
         """Publish `text` from `account`, as a reply to the remote id `reply_to` if given.
-        Media are uploaded first; `before_create` is called just before the create call,
+        Media are uploaded first; then `why_not(call)` runs just before the create call,
         and nothing is created when it gives a reason not to."""
         ...
 

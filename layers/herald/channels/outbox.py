@@ -25,10 +25,11 @@ from typing import Any
 
 from herald.channels import (
     READ_BACK_THEN_RESEND,
-    BeforeCreate,
+    CreateCall,
     Outcome,
     OutcomeKind,
     not_created,
+    why_not,
 )
 from herald.delivery import MediaItem
 from herald.timeutil import format_utc, parse_utc
@@ -152,15 +153,9 @@ class OutboxChannel:
     # -- the Channel protocol --
 
     def publish(
-        self,
-        account: str,
-        text: str,
-        reply_to: str | None,
-        media: list[MediaItem],
-        *,
-        before_create: BeforeCreate | None = None,
-        idempotency_key: str | None = None,
-    ) -> Outcome:
+        self, account: str, text: str, reply_to: str | None, media: list[MediaItem],
+        call: CreateCall | None = None,
+    ) -> Outcome:  # fmt: skip
         now = self._clock()
         for item in media:
             if not item.path.is_file():
@@ -169,7 +164,7 @@ class OutboxChannel:
                     reason=f"cannot read media file {item.path}",
                     retryable=False,
                 )
-        stop = before_create() if before_create is not None else None
+        stop = why_not(call)
         if stop is not None:
             return not_created(stop)
         fault = self._take_fault()

@@ -28,10 +28,11 @@ from typing import TYPE_CHECKING, Any
 
 from herald.channels import (
     READ_BACK_THEN_RESEND,
-    BeforeCreate,
+    CreateCall,
     Outcome,
     OutcomeKind,
     not_created,
+    why_not,
 )
 from herald.credentials import CredentialsError, CredentialsProvider, OAuth1Credentials
 from herald.delivery import MediaItem
@@ -347,15 +348,9 @@ class XChannel:
     # -- publishing --
 
     def publish(
-        self,
-        account: str,
-        text: str,
-        reply_to: str | None,
-        media: list[MediaItem],
-        *,
-        before_create: BeforeCreate | None = None,
-        idempotency_key: str | None = None,
-    ) -> Outcome:
+        self, account: str, text: str, reply_to: str | None, media: list[MediaItem],
+        call: CreateCall | None = None,
+    ) -> Outcome:  # fmt: skip
         now = self._clock()
         try:
             credentials = self._credentials.for_account(self.name, account)
@@ -370,7 +365,7 @@ class XChannel:
                 return uploaded
             media_ids.append(uploaded)
 
-        stop = before_create() if before_create is not None else None
+        stop = why_not(call)
         if stop is not None:
             return not_created(stop)
         try:
