@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from herald.commands.validate import iso_time, now_from
+from herald.commands.common import iso_time, now_from
 
 
 def register(sub: Any) -> None:
