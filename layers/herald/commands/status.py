@@ -29,13 +29,15 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from herald import html, status
+    from herald import status
     from herald.commands.common import load_plan, now_from, open_ledger
 
     plan = load_plan(args.campaigns)
     report = status.collect(plan, open_ledger(args), now_from(args), args.campaign)
-    print(html.status_text(report, colour=sys.stdout.isatty()))
+    print(status.status_text(report, colour=sys.stdout.isatty()))
     if args.html:
-        html.write_status(args.html, report)
+        from herald.pages.status import write_status
+
+        write_status(args.html, report)
         print(f"wrote {args.html}", file=sys.stderr)
     return 0
