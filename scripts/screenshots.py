@@ -21,8 +21,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from herald.html import write_preview, write_status  # noqa: E402
 from herald.ledger.sqlite import SqliteLedger  # noqa: E402
+from herald.pages.preview import write_preview  # noqa: E402
+from herald.pages.status import write_status  # noqa: E402
 from herald.plan import load_plan_strict  # noqa: E402
 from herald.status import collect  # noqa: E402
 from herald.validate import validate  # noqa: E402

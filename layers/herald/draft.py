@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+from herald import textcount
 from herald.problems import InputError, Problem
 from herald.release import Release
 
 SLOTS = ("08:00", "12:00", "17:00")
 """Suggested local times for the posts of one day, in order."""
 
-X_LIMIT = 280
 _COMMENT_COLUMN = 40
 
 
@@ -104,19 +104,25 @@ def draft_campaign(
         "posts:",
     ]
     for number, post in enumerate(suggested_posts(release, start), start=1):
-        out += [
-            f"  # From headline {number}: {post.headline}",
-            "  # EDIT: rewrite it for people on X; add media (with alt text), a thread, ...",
-        ]
-        length = _x_length(post.text.replace("{{ release.url }}", release.url))
-        if length is not None and length > X_LIMIT:
-            out.append(f"  # EDIT: too long for X: {length} of {X_LIMIT} characters")
-        out += [
-            _with_comment(f"  - id: {post.id}", "names the post in the ledger: keep it once sent"),
-            _with_comment(f"    at: {post.at}", "EDIT: when it should go out"),
-            f"    text: {q(post.text)}",
-        ]
+        out += _post_lines(number, post, release)
     return "\n".join(out) + "\n"
+
+
+def _post_lines(number: int, post: DraftPost, release: Release) -> list[str]:
+    """One drafted post, with what to edit (and its length when it is too long for X)."""
+    out = [
+        f"  # From headline {number}: {post.headline}",
+        "  # EDIT: rewrite it for people on X; add media (with alt text), a thread, ...",
+    ]
+    length = textcount.weighted_length(post.text.replace("{{ release.url }}", release.url))
+    if length > textcount.X_LIMIT:
+        out.append(f"  # EDIT: too long for X: {length} of {textcount.X_LIMIT} characters")
+    return [
+        *out,
+        _with_comment(f"  - id: {post.id}", "names the post in the ledger: keep it once sent"),
+        _with_comment(f"    at: {post.at}", "EDIT: when it should go out"),
+        f"    text: {_quote(post.text)}",
+    ]
 
 
 def write_draft(
@@ -156,16 +162,3 @@ def _quote(text: str) -> str:
 
 def _with_comment(line: str, comment: str) -> str:
     return f"{line.ljust(_COMMENT_COLUMN - 1)} # {comment}"
-
-
-def _x_length(text: str) -> int | None:
-    """Weighted length on X, or None when twitter-text is not installed."""
-    import warnings
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            from twitter_text import parse_tweet
-    except ImportError:
-        return None
-    return int(parse_tweet(text).weightedLength)

@@ -1,4 +1,6 @@
-"""Status: every delivery of the plan joined with its ledger record, as people read it.
+"""Status: every delivery of the plan joined with its ledger record, as people read it,
+and `status_text`, the report for a terminal (`herald status`; the page is in
+`herald.pages.status`).
 
 Beyond the ledger's own states, two are derived here: MISSED (past its deadline with no
 final record and nothing that explains it) and SCHEDULED (not yet due).
@@ -6,14 +8,15 @@ final record and nothing that explains it) and SCHEDULED (not yet due).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 
 from herald.delivery import DeliveryKey
 from herald.ledger import ALL_CAMPAIGNS, Ledger, Pause, Record, State
 from herald.plan import LoadedDelivery, LoadedPlan
+from herald.wording import day_label, plural
 
 
 class View(StrEnum):
@@ -26,6 +29,19 @@ class View(StrEnum):
     SKIPPED = "SKIPPED"
     MISSED = "MISSED"
 
+
+# The views in the order their counts are shown: what needs a person first.
+VIEW_ORDER = (
+    View.UNKNOWN,
+    View.FAILED,
+    View.MISSED,
+    View.IN_PROGRESS,
+    View.DUE,
+    View.SENT,
+    View.SKIPPED,
+    View.SCHEDULED,
+)
+ATTENTION = frozenset({View.UNKNOWN, View.FAILED, View.MISSED})
 
 ADVICE = {
     View.UNKNOWN: (
@@ -55,6 +71,18 @@ class Row:
 
 
 @dataclass(frozen=True)
+class ShownPause:
+    """A pause as people read it: what it stops, why, and since when (also in the report's
+    time zone)."""
+
+    scope: str
+    what: str
+    reason: str
+    since: datetime
+    since_local: datetime
+
+
+@dataclass(frozen=True)
 class Report:
     now: datetime
     pauses: list[Pause]
@@ -62,6 +90,36 @@ class Report:
 
     def count(self, view: View) -> int:
         return sum(1 for r in self.rows if r.view is view)
+
+    def counts(self) -> dict[View, int]:
+        return counts(r.view for r in self.rows)
+
+    @property
+    def zone(self) -> tzinfo:
+        """The time zone to show times in: the campaigns' when they share one, else UTC."""
+        zones = {r.delivery.campaign.timezone.key: r.delivery.campaign.timezone for r in self.rows}
+        return next(iter(zones.values())) if len(zones) == 1 else UTC
+
+    def shown_pauses(self) -> list[ShownPause]:
+        """The pauses, the one over all campaigns first, each naming what it stops."""
+        titles = {r.delivery.key.campaign: r.delivery.campaign.title for r in self.rows}
+        zone = self.zone
+        shown = []
+        for pause in sorted(self.pauses, key=lambda p: (p.scope != ALL_CAMPAIGNS, p.scope)):
+            what = (
+                "all campaigns"
+                if pause.scope == ALL_CAMPAIGNS
+                else f"{titles.get(pause.scope, pause.scope)} ({pause.scope})"
+            )
+            since_local = pause.since.astimezone(zone)
+            shown.append(ShownPause(pause.scope, what, pause.reason, pause.since, since_local))
+        return shown
+
+
+def counts(views: Iterable[View]) -> dict[View, int]:
+    """How many of each view, in VIEW_ORDER; views with none are left out."""
+    found = list(views)
+    return {v: found.count(v) for v in VIEW_ORDER if found.count(v)}
 
 
 def classify(
@@ -120,3 +178,97 @@ def collect(
         view, detail = classify(delivery, found, now, pause)
         rows.append(Row(delivery, found, view, detail))
     return Report(now, pauses, rows)
+
+
+# ---- for a terminal ---------------------------------------------------------------------
+
+_COLOURS = {
+    "UNKNOWN": "\x1b[1;33m",
+    "FAILED": "\x1b[1;31m",
+    "MISSED": "\x1b[1;35m",
+    "SENT": "\x1b[32m",
+    "SKIPPED": "\x1b[2m",
+    "DUE": "\x1b[36m",
+    "IN PROGRESS": "\x1b[36m",
+    "PAUSED": "\x1b[1;41;97m",
+}
+_RESET = "\x1b[0m"
+_LABEL_WIDTH = 36  # at most: a longer label pushes its line's account along
+
+Paint = Callable[[str, str], str]
+
+
+def status_text(report: Report, *, colour: bool = False) -> str:
+    """The status for a terminal: the pause state, then one line per delivery (grouped by
+    campaign and day), a line of counts, and what to check for each delivery that needs a
+    person. `colour` adds ANSI colours: pass it only when stdout is a TTY."""
+
+    def paint(view: str, text: str) -> str:
+        return f"{_COLOURS[view]}{text}{_RESET}" if colour and view in _COLOURS else text
+
+    lines = _state_lines(report, paint) + _delivery_lines(report, paint)
+    lines += ["", _summary(report.counts(), len(report.rows)), *_advice_lines(report, paint)]
+    return "\n".join(lines) + "\n"
+
+
+def _state_lines(report: Report, paint: Paint) -> list[str]:
+    """Whether publishing is paused (and for what, why, since when), and the report's time."""
+    lines = [
+        paint(
+            "PAUSED",
+            f"PAUSED: publishing is paused for {pause.what} since"
+            f" {pause.since_local:%Y-%m-%d %H:%M %Z}: {pause.reason}",
+        )
+        for pause in report.shown_pauses()
+    ]
+    if not lines:
+        lines.append("Publishing is running (no pause).")
+    lines.append(f"As of {report.now.astimezone(report.zone):%Y-%m-%d %H:%M %Z}.")
+    return lines
+
+
+def _delivery_lines(report: Report, paint: Paint) -> list[str]:
+    """One line per delivery, under a heading for its campaign and one for its day."""
+    labels = [_short_label(r.delivery) for r in report.rows]
+    label_width = min(max((len(x) for x in labels), default=0), _LABEL_WIDTH)
+    view_width = max(len(v) for v in VIEW_ORDER)
+    lines: list[str] = []
+    campaign = day = None
+    for row, label in zip(report.rows, labels, strict=True):
+        d = row.delivery
+        if d.key.campaign != campaign:
+            campaign, day = d.key.campaign, None
+            lines += ["", f"{d.campaign.title} ({d.key.campaign}, {d.campaign.timezone.key})"]
+        local = d.post.at_local
+        if local.date() != day:
+            day = local.date()
+            lines.append(f"  {day_label(day)}")
+        view = str(row.view)
+        lines.append(
+            f"    {local:%H:%M} {paint(view, view.ljust(view_width))}"
+            f"  {label.ljust(label_width)}  @{d.account.handle}"
+            + (f"  {row.detail}" if row.detail else "")
+        )
+    return lines
+
+
+def _short_label(delivery: LoadedDelivery) -> str:
+    number, total = delivery.thread_position
+    return f"{delivery.key.post} {number}/{total}" if total > 1 else delivery.key.post
+
+
+def _summary(found: dict[View, int], total: int) -> str:
+    parts = ", ".join(f"{n} {view.lower()}" for view, n in found.items())
+    return f"{plural(total, 'delivery', 'deliveries')}: {parts or 'none'}"
+
+
+def _advice_lines(report: Report, paint: Paint) -> list[str]:
+    """What to check for each delivery that needs a person; nothing when none does."""
+    needing = [r for r in report.rows if r.advice]
+    if not needing:
+        return []
+    return [
+        "",
+        "What to check:",
+        *(f"  {paint(str(r.view), str(r.view))} {r.ref}: {r.advice}" for r in needing),
+    ]

@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from herald import preview
-from herald.html import write_preview, write_status
 from herald.ledger import ALL_CAMPAIGNS, Ledger, Record
+from herald.pages.preview import write_preview
+from herald.pages.status import write_status
 from herald.plan import LoadedPlan, load_plan_strict
 from herald.status import collect
 from herald.validate import validate

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from herald.commands.common import add_campaign_options, add_ledger_options
-from herald.commands.validate import iso_time
+from herald.commands.common import add_campaign_options, add_ledger_options, iso_time
 
 
 def register(sub: Any) -> None:
@@ -23,12 +22,11 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from herald.commands.common import load_plan, now, open_ledger
+    from herald.commands.common import load_plan, now_from, open_ledger
     from herald.engine import Engine
 
     plan = load_plan(args.campaigns)
-    moment = args.now or now()
-    findings = Engine(plan, open_ledger(args), {}).audit(moment)
+    findings = Engine(plan, open_ledger(args), {}).audit(now_from(args))
     for finding in findings:
         d = finding.delivery
         print(

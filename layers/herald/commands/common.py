@@ -1,4 +1,5 @@
-"""What several commands share: choosing the ledger and loading the plan."""
+"""What several commands share: choosing the ledger, loading the plan, reading times and
+campaign references from the command line."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from herald.problems import InputError, Problem
+from herald.timeutil import parse_utc
 
 if TYPE_CHECKING:
     from herald.ledger import Ledger
@@ -18,15 +20,21 @@ DEFAULT_LEDGER = Path(".herald/ledger.sqlite3")
 DEFAULT_CAMPAIGNS = Path("campaigns")
 
 
-def add_ledger_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument(
+def add_ledger_option(parser: argparse._ActionsContainer) -> None:
+    """`--ledger FILE`: the local SQLite ledger."""
+    parser.add_argument(
         "--ledger",
         type=Path,
         default=DEFAULT_LEDGER,
         metavar="FILE",
         help=f"the local SQLite ledger (default: {DEFAULT_LEDGER})",
     )
+
+
+def add_ledger_options(parser: argparse.ArgumentParser) -> None:
+    """`--ledger FILE` or `--table NAME`: the local SQLite ledger or a DynamoDB table."""
+    group = parser.add_mutually_exclusive_group()
+    add_ledger_option(group)
     group.add_argument(
         "--table",
         metavar="NAME",
@@ -73,8 +81,37 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def now_from(args: argparse.Namespace) -> datetime:
+    """The time given with `--now`, else the wall clock's."""
+    moment: datetime | None = getattr(args, "now", None)
+    return moment if moment is not None else now()
+
+
+def iso_time(text: str) -> datetime:
+    """An argparse type: an ISO 8601 time with a zone, e.g. 2021-02-09T08:00Z."""
+    try:
+        return parse_utc(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time: write ISO 8601 with a zone, like 2021-02-09T08:00Z ({error})"
+        ) from None
+
+
+def parse_time(text: str, option: str) -> datetime:
+    """The ISO 8601 time given to `option`; an InputError that names it when it is none."""
+    try:
+        return parse_utc(text)
+    except ValueError as error:
+        raise command_line_error(f"{option}: {error}") from None
+
+
 def parse_ref(text: str) -> tuple[str, str]:
     campaign, _, post = text.partition("/")
     if not campaign or not post:
-        raise InputError([Problem("<command line>", 1, f"'{text}' is not CAMPAIGN/POST")])
+        raise command_line_error(f"'{text}' is not CAMPAIGN/POST")
     return campaign, post
+
+
+def command_line_error(message: str) -> InputError:
+    """An error in the command's arguments, to raise: the CLI prints it and exits 1."""
+    return InputError([Problem("<command line>", 1, message)])

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from herald.commands.validate import iso_time, now_from
+from herald.commands.common import iso_time, now_from
 
 
 def register(sub: Any) -> None:
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         print(problem, file=sys.stderr)
     rendered = report.rendered_for(report.campaigns)
     if args.html:
-        from herald.html import write_preview
+        from herald.pages.preview import write_preview
 
         write_preview(args.html, report, rendered)
         print(f"wrote {args.html}", file=sys.stderr)

@@ -6,10 +6,21 @@ import argparse
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from herald.commands.common import DEFAULT_LEDGER
+from herald.commands.common import (
+    add_ledger_option,
+    command_line_error,
+    open_ledger,
+    parse_time,
+)
 from herald.problems import InputError, Problem
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from herald.ledger import Ledger
+    from herald.plan import LoadedPlan
 
 DEFAULT_OUTBOX = Path(".herald/outbox")
 
@@ -25,7 +36,7 @@ def register(sub: Any) -> None:
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     parser.add_argument("--from", dest="start", required=True, help="start, ISO 8601 UTC")
     parser.add_argument("--to", dest="end", required=True, help="end, ISO 8601 UTC")
-    parser.add_argument("--ledger", type=Path, default=DEFAULT_LEDGER, metavar="FILE")
+    add_ledger_option(parser)
     parser.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, metavar="DIR")
     parser.add_argument(
         "--reset",
@@ -48,43 +59,36 @@ def register(sub: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def _times(args: argparse.Namespace) -> tuple[Any, Any]:
-    from herald.timeutil import parse_utc
-
-    try:
-        start, end = parse_utc(args.start), parse_utc(args.end)
-    except ValueError as error:
-        raise InputError([Problem("<command line>", 1, f"--from/--to: {error}")]) from None
+def _times(args: argparse.Namespace) -> tuple[datetime, datetime]:
+    start = parse_time(args.start, "--from/--to")
+    end = parse_time(args.end, "--from/--to")
     if end < start:
-        raise InputError([Problem("<command line>", 1, "--to is before --from")])
+        raise command_line_error("--to is before --from")
     return start, end
+
+
+def _ledger(args: argparse.Namespace, plan: LoadedPlan) -> Ledger:
+    """The SQLite ledger, emptied (with the outbox) by --reset; one that already holds records
+    of the plan's campaigns is refused without it."""
+    if args.reset:
+        for path in (args.ledger, Path(f"{args.ledger}-wal"), Path(f"{args.ledger}-shm")):
+            path.unlink(missing_ok=True)
+        shutil.rmtree(args.outbox, ignore_errors=True)
+    ledger = open_ledger(args)  # SQLite: simulate has no --table
+    if not args.reset and any(ledger.records(c) for c in plan.campaigns):
+        message = "this ledger already has records from an earlier run; add --reset to start afresh"
+        raise InputError([Problem(str(args.ledger), 1, message)])
+    return ledger
 
 
 def run(args: argparse.Namespace) -> int:
     from herald import simulate
     from herald.channels.outbox import OutboxChannel
-    from herald.ledger.sqlite import SqliteLedger
     from herald.plan import load_plan_strict
 
     start, end = _times(args)
     plan = load_plan_strict(args.paths)
-    if args.reset:
-        for path in (args.ledger, Path(f"{args.ledger}-wal"), Path(f"{args.ledger}-shm")):
-            path.unlink(missing_ok=True)
-        shutil.rmtree(args.outbox, ignore_errors=True)
-    args.ledger.parent.mkdir(parents=True, exist_ok=True)
-    ledger = SqliteLedger(args.ledger)
-    if not args.reset and any(ledger.records(c) for c in plan.campaigns):
-        raise InputError(
-            [
-                Problem(
-                    str(args.ledger),
-                    1,
-                    "this ledger already has records from an earlier run; add --reset to"
-                    " start afresh",
-                )
-            ]
-        )
+    ledger = _ledger(args, plan)
     clock = simulate.VirtualClock(start)
     outbox = OutboxChannel(args.outbox, clock=clock)
     channel = simulate.FaultyChannel(outbox, _faults(plan, args.fault))
@@ -103,22 +107,21 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-FAULTS = ("unknown", "unknown_after_write", "failed", "rejected", "unauthorized", "rate_limited")
+def _faults(plan: LoadedPlan, specs: list[str]) -> dict[str, str]:
+    """`POST=KIND` options -> {rendered text: fault kind} for the simulated channel; a KIND
+    is any fault the outbox can be told to answer with."""
+    from herald.channels.outbox import OutboxFault
 
-
-def _faults(plan: Any, specs: list[str]) -> dict[str, str]:
-    """`POST=KIND` options -> {rendered text: fault kind} for the simulated channel."""
+    kinds = tuple(fault.value for fault in OutboxFault)
     faults: dict[str, str] = {}
     for spec in specs:
         post, _, kind = spec.partition("=")
         kind = kind or "unknown"
-        if kind not in FAULTS:
-            raise InputError(
-                [Problem("<command line>", 1, f"--fault {spec}: kind must be one of {FAULTS}")]
-            )
+        if kind not in kinds:
+            raise command_line_error(f"--fault {spec}: kind must be one of {kinds}")
         matches = [d for d in plan.deliveries if d.key.post == post]
         if not matches:
-            raise InputError([Problem("<command line>", 1, f"--fault {spec}: no such post")])
+            raise command_line_error(f"--fault {spec}: no such post")
         for delivery in matches:
             faults[delivery.render()] = kind
     return faults

@@ -7,8 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from herald.commands.common import add_campaign_options, add_ledger_options
-from herald.commands.validate import iso_time
+from herald.commands.common import add_campaign_options, add_ledger_options, iso_time
 
 
 def register(sub: Any) -> None:
@@ -30,14 +29,15 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from herald import html, status
-    from herald.commands.common import load_plan, now, open_ledger
+    from herald import status
+    from herald.commands.common import load_plan, now_from, open_ledger
 
     plan = load_plan(args.campaigns)
-    moment = args.now or now()
-    report = status.collect(plan, open_ledger(args), moment, args.campaign)
-    print(html.status_text(report, colour=sys.stdout.isatty()))
+    report = status.collect(plan, open_ledger(args), now_from(args), args.campaign)
+    print(status.status_text(report, colour=sys.stdout.isatty()))
     if args.html:
-        html.write_status(args.html, report)
+        from herald.pages.status import write_status
+
+        write_status(args.html, report)
         print(f"wrote {args.html}", file=sys.stderr)
     return 0

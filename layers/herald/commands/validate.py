@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from herald.commands.common import iso_time, now_from
 
 
 def register(sub: Any) -> None:
@@ -26,23 +27,6 @@ def register(sub: Any) -> None:
         "--quiet", "-q", action="store_true", help="print errors only, not warnings"
     )
     parser.set_defaults(run=run)
-
-
-def iso_time(text: str) -> datetime:
-    """An argparse type: an ISO 8601 time with a zone, e.g. 2021-02-09T08:00Z."""
-    from herald.timeutil import parse_utc
-
-    try:
-        return parse_utc(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a time: write ISO 8601 with a zone, like 2021-02-09T08:00Z ({error})"
-        ) from None
-
-
-def now_from(args: argparse.Namespace) -> datetime:
-    moment: datetime | None = getattr(args, "now", None)
-    return moment if moment is not None else datetime.now(UTC)
 
 
 def run(args: argparse.Namespace) -> int:
