@@ -14,7 +14,7 @@ from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 
 from herald.delivery import DeliveryKey
-from herald.ledger import ALL_CAMPAIGNS, Ledger, Pause, Record, State
+from herald.ledger import ALL_CAMPAIGNS, Attempt, Ledger, Pause, Record, State
 from herald.plan import LoadedDelivery, LoadedPlan
 from herald.wording import day_label, plural
 
@@ -68,6 +68,29 @@ class Row:
     def advice(self) -> str | None:
         text = ADVICE.get(self.view)
         return text.format(ref=self.ref) if text else None
+
+    @property
+    def history(self) -> tuple[Attempt, ...]:
+        """The record's attempts when they tell more than "claimed, sent": a failure, an
+        unknown outcome, a read-back, a second attempt. Empty for a clean run."""
+        if self.record is None:
+            return ()
+        events = [a.event for a in self.record.history]
+        return () if events in _CLEAN_RUNS else self.record.history
+
+
+_CLEAN_RUNS: tuple[list[str], ...] = ([], ["CLAIMED", "ATTEMPTING", "SENT"], ["SKIPPED"])
+
+
+def attempt_line(attempt: Attempt) -> str:
+    """One attempt as a person reads it: its time, what happened, what was sent or found."""
+    said = attempt.detail
+    if attempt.text:
+        said = f'"{attempt.text if len(attempt.text) <= 60 else attempt.text[:59] + "…"}"'
+    if attempt.remote_id and not said:
+        said = f"post {attempt.remote_id}"
+    key = f" (key {attempt.key})" if attempt.key else ""
+    return f"{attempt.at:%H:%M:%SZ} {attempt.event:<10} {said}{key}".rstrip()
 
 
 @dataclass(frozen=True)
@@ -249,6 +272,7 @@ def _delivery_lines(report: Report, paint: Paint) -> list[str]:
             f"  {label.ljust(label_width)}  @{d.account.handle}"
             + (f"  {row.detail}" if row.detail else "")
         )
+        lines += [f"          {attempt_line(a)}" for a in row.history]
     return lines
 
 

@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from herald.ledger import ALL_CAMPAIGNS
 from herald.pages.common import anchor, linkify, render, web_link, write
-from herald.status import ATTENTION, Report, Row, ShownPause, counts
+from herald.status import ATTENTION, Report, Row, ShownPause, attempt_line, counts
 from herald.wording import day_label
 
 if TYPE_CHECKING:
@@ -39,6 +39,10 @@ class _RowView:
     def link(self) -> str | None:
         record = self.row.record
         return web_link(record.remote_url if record is not None else None)
+
+    @property
+    def attempt_lines(self) -> list[str]:
+        return [attempt_line(attempt) for attempt in self.row.history]
 
 
 @dataclass
