@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from herald.cli import main
 from herald.delivery import DeliveryKey
 from herald.ledger.sqlite import SqliteLedger
 from herald.plan import LoadedPlan, load_plan_strict
@@ -74,3 +75,31 @@ def test_the_same_ids_or_another_time_raise_nothing(tmp_path: Path, ledger: Sqli
     path.write_text(moved, encoding="utf-8")
     # Then nothing is said: only the same account and the same time look like a rename
     assert renamed_posts(load_plan_strict([path]), ledger) == []
+
+
+def test_validate_with_the_ledger_warns_at_the_renamed_post(
+    tmp_path: Path, ledger: SqliteLedger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the renamed campaign and the ledger it was published with
+    plan_with(tmp_path, "missing-person")
+    ledger.close()
+    # When it is validated with --ledger
+    status = main(
+        [
+            "validate",
+            str(tmp_path / "missing-person.yaml"),
+            "--ledger",
+            str(tmp_path / "ledger.sqlite3"),
+            "--now",
+            "2021-02-01T00:00Z",
+        ]
+    )
+    # Then it is still valid (a warning, exit 0), and the warning is a FILE:LINE sentence
+    err = capsys.readouterr().err
+    assert status == 0
+    assert f"{tmp_path / 'missing-person.yaml'}:8: warning: post 'missing-person'" in err
+    # And without a ledger nothing is read and nothing said
+    assert (
+        main(["validate", str(tmp_path / "missing-person.yaml"), "--now", "2021-02-01T00:00Z"]) == 0
+    )
+    assert "renamed" not in capsys.readouterr().err

@@ -43,6 +43,32 @@ def add_ledger_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_rename_check_options(parser: argparse.ArgumentParser) -> None:
+    """`--ledger FILE` or `--table NAME`, with no default: the ledger to check renamed
+    posts against (herald.renames); without either, none is read."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--ledger",
+        type=Path,
+        metavar="FILE",
+        help="warn about posts renamed after they were sent, by this local SQLite ledger",
+    )
+    group.add_argument(
+        "--table",
+        metavar="NAME",
+        help="the same, by this DynamoDB ledger table (standard AWS settings apply)",
+    )
+
+
+def renamed_post_warnings(args: argparse.Namespace, plan: LoadedPlan) -> list[Problem]:
+    """The renamed-post warnings of `plan`, when `--ledger` or `--table` was given."""
+    if getattr(args, "ledger", None) is None and getattr(args, "table", None) is None:
+        return []
+    from herald.renames import renamed_posts
+
+    return renamed_posts(plan, open_ledger(args))
+
+
 def add_campaign_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--campaigns",

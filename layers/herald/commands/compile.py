@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from herald.commands.common import add_rename_check_options, renamed_post_warnings
+
 
 def register(sub: Any) -> None:
     parser = sub.add_parser(
@@ -16,9 +18,11 @@ def register(sub: Any) -> None:
         " delivery's key and due time. The function reads it at a cold start instead of"
         " parsing every campaign, and uses it only while the files match it exactly."
         " A campaign with errors fails the compile (and so `sam build`): it is printed, and"
-        " no index is written, because a campaign left out would silently never publish.",
+        " no index is written, because a campaign left out would silently never publish."
+        " With --ledger or --table, warn about posts renamed after they were sent.",
     )
     parser.add_argument("folder", type=Path, metavar="FOLDER")
+    add_rename_check_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -38,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    for warning in renamed_post_warnings(args, plan):
+        print(warning, file=sys.stderr)
     path = write_index(args.folder, plan)
     campaigns = len(plan.campaigns)
     print(f"wrote {path}: {len(plan)} deliveries from {campaigns} campaign(s)", file=sys.stderr)

@@ -7,7 +7,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from herald.commands.common import iso_time, now_from
+from herald.commands.common import (
+    add_rename_check_options,
+    iso_time,
+    now_from,
+    renamed_post_warnings,
+)
 
 
 def register(sub: Any) -> None:
@@ -15,7 +20,8 @@ def register(sub: Any) -> None:
         "validate",
         help="check campaigns: schema, templates, lengths, media, duplicates",
         description="Check campaign files (or folders of them). Problems are printed as"
-        " FILE:LINE: message on stderr; the exit code is 1 if any is an error.",
+        " FILE:LINE: message on stderr; the exit code is 1 if any is an error. With"
+        " --ledger or --table, also warn about posts renamed after they were sent.",
     )
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     parser.add_argument(
@@ -26,14 +32,17 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--quiet", "-q", action="store_true", help="print errors only, not warnings"
     )
+    add_rename_check_options(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from herald.plan import LoadedPlan
     from herald.validate import validate
 
     report = validate(args.paths, now_from(args))
-    for problem in report.problems:
+    renamed = renamed_post_warnings(args, LoadedPlan(report.campaigns))
+    for problem in [*report.problems, *renamed]:
         if problem.is_error or not args.quiet:
             print(problem, file=sys.stderr)
     if report.errors:
