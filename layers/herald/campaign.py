@@ -315,7 +315,7 @@ def _dedupe(problems: Iterable[Problem]) -> list[Problem]:
 def _zone(doc: yamlsource.Document, name: str, problems: list[Problem]) -> ZoneInfo | None:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: 'Europe' is a folder
         close = difflib.get_close_matches(name, _zone_names(), n=1)
         hint = f" (did you mean {close[0]}?)" if close else " (use an IANA name like Europe/London)"
         problems.append(doc.problem(["timezone"], f"unknown time zone '{name}'{hint}"))
