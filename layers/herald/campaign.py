@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from herald import yamlsource
 from herald.campaign_schema import CampaignSpec, MediaSpec, PostSpec
+from herald.media import HEAD_BYTES, IMAGE_KINDS, image_type
 from herald.problems import InputError, Problem
 from herald.schema_errors import describe, schema_problems, where_text
 
@@ -541,17 +542,13 @@ def _check_media_file(
     try:
         size = path.stat().st_size
         with path.open("rb") as handle:
-            head = handle.read(12)
+            head = handle.read(HEAD_BYTES)
     except FileNotFoundError:
         return [doc.problem(loc, f"{shown} does not exist")]
     except OSError as error:
         return [doc.problem(loc, f"{shown} cannot be read: {error.strerror}")]
-    if not (
-        head.startswith(b"\x89PNG\r\n\x1a\n")
-        or head.startswith(b"\xff\xd8\xff")
-        or head[:6] in (b"GIF87a", b"GIF89a")
-    ):
-        return [doc.problem(loc, f"{shown} is not a PNG, JPEG or GIF image")]
+    if image_type(head) is None:
+        return [doc.problem(loc, f"{shown} is not a {IMAGE_KINDS} image")]
     if size > MAX_MEDIA_BYTES:
         return [
             doc.problem(

@@ -89,7 +89,7 @@ CASES = [
     Case(
         "media-not-an-image.yaml",
         13,
-        "media file ../valid/media/not-an-image.png is not a PNG, JPEG or GIF image",
+        "media file ../valid/media/not-an-image.png is not a PNG, JPEG, GIF or WebP image",
     ),
     Case("media-without-alt.yaml", 13, "post 'one', image 1 has no alt text"),
     Case("too-many-images.yaml", 17, "post 'one' has 5 images; X takes at most 4", False),

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import html
 import logging
-import mimetypes
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -27,20 +26,20 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from herald.channels import Outcome, OutcomeKind
+from herald.config import DEFAULT_X_API_BASE_URL
 from herald.credentials import CredentialsError, CredentialsProvider, OAuth1Credentials
 from herald.delivery import MediaItem
+from herald.media import IMAGE_KINDS, image_type
 
 if TYPE_CHECKING:
     import requests
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://api.x.com"
 DEFAULT_CONNECT_TIMEOUT = 3.05
 DEFAULT_READ_TIMEOUT = 10.0
 TWEEPY_HOST = "https://api.twitter.com"  # the base tweepy's Client always builds URLs on
 RATE_LIMIT_FALLBACK = timedelta(minutes=15)  # X's rate-limit window, when no reset header
-IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 
 _URL = re.compile(r"https?://\S+")
 
@@ -311,7 +310,7 @@ class XChannel:
         accounts: Mapping[str, XAccount | Mapping[str, Any]],
         credentials: CredentialsProvider,
         *,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str = DEFAULT_X_API_BASE_URL,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         read_timeout: float = DEFAULT_READ_TIMEOUT,
         transport: Any = None,
@@ -388,12 +387,11 @@ class XChannel:
                 reason=f"cannot read media file {path}: {error.strerror or type(error).__name__}",
                 retryable=False,
             )
-        content_type = mimetypes.guess_type(path.name)[0]
-        if content_type not in IMAGE_TYPES:
+        content_type = image_type(content)
+        if content_type is None:
             return Outcome(
                 OutcomeKind.FAILED,
-                reason=f"media file {path.name} is {content_type or 'of unknown type'}; "
-                "X takes PNG, JPEG, GIF or WebP images here",
+                reason=f"media file {path.name} is not a {IMAGE_KINDS} image",
                 retryable=False,
             )
         session = self._requests_session()
