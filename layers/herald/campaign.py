@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from herald import yamlsource
 from herald.campaign_schema import CampaignSpec, MediaSpec, PostSpec
-from herald.media import HEAD_BYTES, IMAGE_KINDS, image_type
+from herald.media import HEAD_BYTES, IMAGE_KINDS, escape, image_type
 from herald.problems import InputError, Problem
 from herald.schema_errors import describe, schema_problems, where_text
 
@@ -529,10 +529,34 @@ def _media_path(
     doc: yamlsource.Document, loc: list[str | int], written: str, problems: list[Problem]
 ) -> Path:
     """The media file a campaign names at `loc` (as `written`, relative to the campaign's
-    file), checked: it exists, is an image herald publishes, and is small enough."""
+    file), checked: it is under the campaign's folder, exists, is an image herald
+    publishes, and is small enough. A file outside the folder is not opened."""
     path = (doc.path.parent / written).resolve()
+    outside = _outside_folder(doc, loc, written)
+    if outside is not None:
+        problems.append(outside)
+        return path
     problems.extend(_check_media_file(doc, loc, path, written))
     return path
+
+
+def _outside_folder(doc: yamlsource.Document, loc: list[str | int], written: str) -> Problem | None:
+    """A media file that is not under the campaign's folder (links followed): only that
+    folder is packaged with the function, so the post would validate here and fail there."""
+    folder = doc.path.parent
+    shown = f"{where_text(doc.data, loc[:-1])}: media file {written}"
+    folder_shown = folder.as_posix().rstrip("/") + "/"
+    packaged = "only files under it are packaged with the function"
+    if Path(written).is_absolute():
+        return doc.problem(
+            loc,
+            f"{shown} is an absolute path: write it relative to the campaign's folder"
+            f" {folder_shown}; {packaged}",
+        )
+    outside = escape(folder, Path(written))
+    if outside is None:
+        return None
+    return doc.problem(loc, f"{shown} {outside} {folder_shown}: {packaged}")
 
 
 def _check_media_file(

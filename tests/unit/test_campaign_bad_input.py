@@ -85,11 +85,11 @@ CASES = [
         5,
         "the release ../valid/releases/no-such-release.md does not exist",
     ),
-    Case("missing-media.yaml", 13, "media file ../valid/media/no-such-image.png does not exist"),
+    Case("missing-media.yaml", 13, "media file media/no-such-image.png does not exist"),
     Case(
         "media-not-an-image.yaml",
         13,
-        "media file ../valid/media/not-an-image.png is not a PNG, JPEG, GIF or WebP image",
+        "media file media/not-an-image.png is not a PNG, JPEG, GIF or WebP image",
     ),
     Case("media-without-alt.yaml", 13, "post 'one', image 1 has no alt text"),
     Case("too-many-images.yaml", 17, "post 'one' has 5 images; X takes at most 4", False),

@@ -29,7 +29,7 @@ from herald.channels import Outcome, OutcomeKind
 from herald.config import DEFAULT_X_API_BASE_URL
 from herald.credentials import CredentialsError, CredentialsProvider, OAuth1Credentials
 from herald.delivery import MediaItem
-from herald.media import IMAGE_KINDS, image_type
+from herald.media import UnusableMedia, read_media
 
 if TYPE_CHECKING:
     import requests
@@ -377,23 +377,13 @@ class XChannel:
         self, item: MediaItem, credentials: OAuth1Credentials, account: str, now: datetime
     ) -> str | Outcome:
         """Upload one image and set its alt text; its media id, or the outcome that stops
-        the post (FAILED: nothing was published yet)."""
+        the post (FAILED: nothing was published yet). A file outside its campaign's folder,
+        unreadable or of a kind X does not take fails for good, and is not sent."""
         path = item.path
         try:
-            content = path.read_bytes()
-        except OSError as error:
-            return Outcome(
-                OutcomeKind.FAILED,
-                reason=f"cannot read media file {path}: {error.strerror or type(error).__name__}",
-                retryable=False,
-            )
-        content_type = image_type(content)
-        if content_type is None:
-            return Outcome(
-                OutcomeKind.FAILED,
-                reason=f"media file {path.name} is not a {IMAGE_KINDS} image",
-                retryable=False,
-            )
+            content, content_type = read_media(item)
+        except UnusableMedia as error:
+            return Outcome(OutcomeKind.FAILED, reason=str(error), retryable=False)
         session = self._requests_session()
         auth = _oauth1(credentials)
         try:
