@@ -15,8 +15,9 @@ In a test:
 
 From a shell (for `sam local`): `python -m herald_dev.fake_x --port 8787 --credentials FILE`;
 other processes inject faults with `POST /__control/faults` (see `_control`).
-Only the standard library is used, so the fake cannot share a bug with the client's stack;
-from herald it takes only herald.media's table of image kinds (the kinds X takes).
+Only the standard library is used, so the fake cannot share a bug with the client's stack.
+
+From herald it takes one thing: herald.media's table of image kinds, the kinds X takes.
 """
 
 from __future__ import annotations
