@@ -16,6 +16,8 @@ In a test:
 From a shell (for `sam local`): `python -m herald_dev.fake_x --port 8787 --credentials FILE`;
 other processes inject faults with `POST /__control/faults` (see `_control`).
 Only the standard library is used, so the fake cannot share a bug with the client's stack.
+
+From herald it takes one thing: herald.media's table of image kinds, the kinds X takes.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from herald.media import image_type
 from herald_dev.loopback import LoopbackService
 
 TWEETS = "POST /2/tweets"
@@ -62,12 +65,6 @@ _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
 )
 
 _INVALID_REQUEST = "https://api.twitter.com/2/problems/invalid-request"
-_IMAGE_SIGNATURES = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-)
 _MEDIA_CATEGORIES = ("tweet_image", "tweet_gif")
 _URL = re.compile(r"https?://\S+")
 
@@ -703,14 +700,12 @@ class FakeX(LoopbackService):
                 "media_category",
                 category,
             )
-        image_type = next((t for magic, t in _IMAGE_SIGNATURES if media.startswith(magic)), None)
-        if image_type is None and media[:4] == b"RIFF" and media[8:12] == b"WEBP":
-            image_type = "image/webp"
-        if image_type is None:
+        kind = image_type(media)  # herald's table: the kinds X takes as tweet_image
+        if kind is None:
             return _invalid("media type unrecognized.", "media", "")
         with self._lock:
             media_id = str(next(self._ids))
-            item = _Media(media_id, f"3_{media_id}", account.name, image_type, len(media))
+            item = _Media(media_id, f"3_{media_id}", account.name, kind, len(media))
             self._media[media_id] = item
         return _Response(
             200,
@@ -720,7 +715,7 @@ class FakeX(LoopbackService):
                     "media_key": item.media_key,
                     "size": item.size,
                     "expires_after_secs": 86400,
-                    "image": {"image_type": image_type},
+                    "image": {"image_type": kind},
                 }
             },
         )

@@ -1,8 +1,9 @@
 """The campaign model: what a comms team writes, checked and turned into dated posts.
 
-Loading is in two passes. The schema (pydantic, unknown keys refused) checks the shape;
-then the meaning: time zone, local times that exist exactly once, the release and media
-files, unique ids. Every problem is mapped back to the line of the file it came from.
+Loading is in two passes. The schema (herald.campaign_schema: pydantic, unknown keys
+refused) checks the shape, and herald.schema_errors says in sentences what is wrong with
+it; then the meaning: time zone, local times that exist exactly once, the release and
+media files, unique ids. Every problem is mapped back to the line of the file it came from.
 """
 
 from __future__ import annotations
@@ -11,78 +12,27 @@ import calendar
 import difflib
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import ValidationError
 
 from herald import yamlsource
+from herald.campaign_schema import CampaignSpec, MediaSpec, PostSpec
+from herald.media import HEAD_BYTES, IMAGE_KINDS, escape, image_type
 from herald.problems import InputError, Problem
+from herald.schema_errors import describe, schema_problems, where_text
 
 if TYPE_CHECKING:
     from herald.release import Release
 
-CHANNELS = ("x",)  # networks herald publishes to
 MAX_MEDIA_BYTES = 5 * 1024 * 1024
-MAX_ALT_CHARS = 1000
 DEFAULT_MAX_LATENESS = timedelta(minutes=15)
 RESERVED_NAMES = frozenset({"release", "campaign", "post"})
-
-Slug = Annotated[
-    str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", min_length=1, max_length=64)
-]
-Channel = Annotated[str, StringConstraints(pattern=r"^(x)$")]
-NonEmpty = Annotated[str, StringConstraints(min_length=1)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class AccountSpec(_Strict):
-    handle: NonEmpty
-    name: str | None = None
-    user_id: str | None = None
-
-
-class MediaSpec(_Strict):
-    file: NonEmpty
-    alt: Annotated[str, StringConstraints(min_length=1, max_length=MAX_ALT_CHARS)]
-
-
-class ThreadPartSpec(_Strict):
-    text: NonEmpty
-    media: list[MediaSpec] = Field(default_factory=list)
-
-
-class PostSpec(_Strict):
-    id: Slug
-    at: Any  # checked by parse_local_time, which says what is wrong in a sentence
-    text: NonEmpty
-    media: list[MediaSpec] = Field(default_factory=list)
-    thread: list[NonEmpty | ThreadPartSpec] = Field(default_factory=list)
-    overrides: dict[Channel, NonEmpty] = Field(default_factory=dict)
-    channels: list[Channel] | None = None
-
-
-class DefaultsSpec(_Strict):
-    channels: list[Channel] | None = None
-
-
-class CampaignSpec(_Strict):
-    campaign: Slug
-    title: NonEmpty
-    timezone: NonEmpty
-    release: str | None = None
-    max_lateness: Any = None  # checked by parse_duration
-    accounts: dict[Channel, dict[Slug, AccountSpec]]
-    defaults: DefaultsSpec = Field(default_factory=DefaultsSpec)
-    variables: dict[str, Any] = Field(default_factory=dict)
-    posts: Annotated[list[PostSpec], Field(min_length=1)]
 
 
 # ---- the loaded campaign ----------------------------------------------------------------
@@ -218,7 +168,7 @@ def _naive_time(value: object) -> datetime:
     if value is None:
         raise ValueError(f"'at' is empty: {example}")
     if not isinstance(value, str):
-        raise ValueError(f"'at' should be a date and time, not {_describe(value)}: {example}")
+        raise ValueError(f"'at' should be a date and time, not {describe(value)}: {example}")
     text = value.strip()
     match = _LOCAL_TIME.match(text)
     if not match:
@@ -261,268 +211,132 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(hours=hours, minutes=minutes, seconds=seconds)
 
 
-# ---- schema errors as sentences -----------------------------------------------------------
-
-# pydantic's "this value has the wrong type" errors, and what each type is called in a sentence
-_EXPECTED = {
-    "string_type": "text",
-    "list_type": "a list",
-    "dict_type": "a mapping (key: value)",
-    "model_type": "a mapping (key: value)",
-    "model_attributes_type": "a mapping (key: value)",
-    "datetime_type": "a date and time",
-    "bool_type": "yes or no (true or false)",
-    "int_type": "a whole number",
-}
-
-
-def _describe(value: Any) -> str:
-    """A value as a sentence names it: 'the number 5', 'a list', 'the text 'x''."""
-    if isinstance(value, bool):
-        return f"the yes/no value {str(value).lower()}"
-    if isinstance(value, int | float):
-        return f"the number {value}"
-    if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:39] + "…"
-        return f"the text '{shown}'"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, date):
-        return f"the date {value}"
-    return f"a {type(value).__name__}"
-
-
-def _labels(data: Any, loc: Sequence[str | int]) -> list[str]:
-    """A location as the things a reader sees in the file: "post 'launch'", 'image 2',
-    "'alt'"; the last label names the value itself."""
-    labels: list[str] = []
-    node = data
-    parent_key: str | int | None = None
-    for index, part in enumerate(loc):
-        child = node.get(part) if isinstance(node, dict) else None
-        if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            child = node[part]
-        if isinstance(part, int) and parent_key == "posts":
-            post_id = child.get("id") if isinstance(child, dict) else None
-            labels[-1:] = [f"post '{post_id}'" if isinstance(post_id, str) else f"post {part + 1}"]
-        elif isinstance(part, int) and parent_key == "thread":
-            labels[-1:] = [f"thread item {part + 1}"]
-        elif isinstance(part, int) and parent_key == "media":
-            labels[-1:] = [f"image {part + 1}"]
-        elif isinstance(part, int) and parent_key == "channels":
-            pass  # the value is named in the message
-        elif isinstance(part, int):
-            labels.append(f"item {part + 1}")
-        elif index == 2 and loc[0] == "accounts":
-            labels[-2:] = [f"{loc[1]} account '{part}'"]
-        else:
-            labels.append(f"'{part}'")
-        node, parent_key = child, part
-    return labels
-
-
-def _subject(data: Any, loc: Sequence[str | int]) -> tuple[str, str]:
-    """(where it is, what it is): ("post 'launch', image 2", "'alt'")."""
-    labels = _labels(data, loc)
-    if not labels:
-        return "", "the campaign"
-    return ", ".join(labels[:-1]), labels[-1]
-
-
-def _sentence(data: Any, loc: Sequence[str | int], predicate: str) -> str:
-    where, what = _subject(data, loc)
-    return f"{where}: {what} {predicate}" if where else f"{what} {predicate}"
-
-
-def _clean_loc(data: Any, error: Any) -> list[str | int]:
-    """pydantic's location with its own markers (union branches such as 'str' or
-    'ThreadPartSpec', '[key]') taken out: only keys and indexes that are in the file,
-    plus, for a missing key, the key's name."""
-    raw = list(error["loc"])
-    loc: list[str | int] = []
-    node = data
-    for index, part in enumerate(raw):
-        present = (isinstance(node, dict) and part in node) or (
-            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-        )
-        if present:
-            loc.append(part)
-            node = node[part]
-        elif error["type"] == "missing" and index == len(raw) - 1:
-            loc.append(part)
-    return loc
-
-
-def _is_channel_place(loc: Sequence[str | int]) -> bool:
-    parents = [p for p in loc[:-1] if isinstance(p, str)]
-    return (
-        bool(parents)
-        and parents[-1] in ("channels", "overrides", "accounts")
-        and (parents[-1] != "accounts" or len(loc) == 2)
-    )
-
-
-def _schema_message(data: Any, loc: list[str | int], error: Any) -> tuple[list[str | int], str]:
-    kind = error["type"]
-    value = error.get("input")
-    ctx = error.get("ctx") or {}
-    last = loc[-1] if loc else None
-    if kind == "missing":
-        parent = loc[:-1]
-        if last == "alt":
-            return parent, (
-                f"{_where_text(data, parent)} has no alt text: describe the image for people"
-                " who cannot see it (alt: ...)"
-            )
-        return parent, f"{_where_text(data, parent)} has no '{last}', which is required"
-    if kind == "extra_forbidden":
-        key = str(last)
-        known = _SPEC_FIELDS.get(_model_for(loc[:-1]), [])
-        close = difflib.get_close_matches(key, known, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else f" (known keys: {', '.join(known)})"
-        return loc, f"unknown key '{key}' in {_where_text(data, loc[:-1])}{hint}"
-    if kind == "invalid_key":
-        return loc, f"the key {last!r} is not a word: write keys as words (in quotes: '{last}')"
-    if kind == "string_pattern_mismatch":
-        prefix = f"{_where_text(data, loc[:-1])}: " if loc[:-1] else ""
-        if _is_channel_place(loc):
-            return loc, (
-                f"{prefix}'{value}' is not a channel herald publishes to ({', '.join(CHANNELS)})"
-            )
-        noun = {"campaign": "campaign id", "id": "post id"}.get(str(last), "id")
-        return loc, (
-            f"{prefix}'{value}' is not a valid {noun}: use lowercase letters, digits, - and _"
-        )
-    if kind == "string_too_short":
-        return loc, _sentence(data, loc, "is empty")
-    if kind == "string_too_long":
-        limit = int(ctx.get("max_length", MAX_ALT_CHARS))
-        if last == "alt":
-            return loc, (
-                f"{_where_text(data, loc[:-1])}: the alt text is {len(str(value)):,} characters;"
-                f" X takes at most {limit:,}"
-            )
-        return loc, _sentence(data, loc, f"is {len(str(value)):,} characters (at most {limit:,})")
-    if kind == "too_short":
-        if loc == ["posts"]:
-            return loc, "the campaign has no posts"
-        return loc, _sentence(data, loc, "is empty")
-    if kind in _EXPECTED:
-        expected = _EXPECTED[kind]
-        if value is None:
-            return loc, _sentence(data, loc, f"is empty: it should be {expected}")
-        return loc, _sentence(data, loc, f"should be {expected}, not {_describe(value)}")
-    message = str(error["msg"])
-    return loc, _sentence(data, loc, "is wrong: " + message[0].lower() + message[1:])
-
-
-def _where_text(data: Any, loc: Sequence[str | int]) -> str:
-    """A location as a phrase: "post 'launch', image 2", or 'the campaign'."""
-    labels = _labels(data, loc)
-    return ", ".join(labels) if labels else "the campaign"
-
-
-def _schema_problems(doc: yamlsource.Document, errors: Sequence[Any]) -> list[Problem]:
-    """pydantic's errors as sentences at their lines. Where a value may take several
-    shapes (a thread item is text or a mapping), only the errors of the shape the author
-    evidently meant are kept; if no shape fits, one sentence lists them all."""
-    by_loc: dict[tuple[str | int, ...], list[Any]] = {}
-    for error in errors:
-        by_loc.setdefault(tuple(_clean_loc(doc.data, error)), []).append(error)
-    problems = []
-    for loc_key, group in by_loc.items():
-        loc = list(loc_key)
-        deeper = any(
-            len(other) > len(loc_key) and other[: len(loc_key)] == loc_key for other in by_loc
-        )
-        wrong_type = [e for e in group if e["type"] in _EXPECTED]
-        others = [e for e in group if e["type"] not in _EXPECTED]
-        if wrong_type and (deeper or others):
-            group = others
-        elif len(wrong_type) > 1:
-            expected = " or ".join(dict.fromkeys(_EXPECTED[e["type"]] for e in wrong_type))
-            value = wrong_type[0].get("input")
-            shown = "empty" if value is None else f"not {_describe(value)}"
-            message = _sentence(doc.data, loc, f"should be {expected}, {shown}")
-            problems.append(doc.problem(loc, message))
-            continue
-        for error in group:
-            where, message = _schema_message(doc.data, loc, error)
-            problems.append(doc.problem(where, message))
-    return problems
-
-
-def _model_for(loc: Sequence[Any]) -> str:
-    path = [p for p in loc if not isinstance(p, int)]
-    if not path:
-        return "CampaignSpec"
-    last = path[-1]
-    parent = path[-2] if len(path) >= 2 else None
-    if last == "posts":
-        return "PostSpec"
-    if last == "media":
-        return "MediaSpec"
-    if last == "thread":
-        return "ThreadPartSpec"
-    if last == "defaults":
-        return "DefaultsSpec"
-    if parent == "accounts" or (len(path) >= 3 and path[-3] == "accounts"):
-        return "AccountSpec"
-    return ""
-
-
-_SPEC_FIELDS = {
-    model.__name__: list(model.model_fields)
-    for model in (CampaignSpec, PostSpec, MediaSpec, ThreadPartSpec, DefaultsSpec, AccountSpec)
-}
-
-
 # ---- loading --------------------------------------------------------------------------------
 
 
-def _check_media_file(
-    doc: yamlsource.Document, loc: list[str | int], path: Path, shown: str
-) -> list[Problem]:
-    shown = f"{_where_text(doc.data, loc[:-1])}: media file {shown}"
+def load_campaign(path: Path) -> LoadResult:
+    """Load and check one campaign file. Never raises for bad input."""
     try:
-        size = path.stat().st_size
-        with path.open("rb") as handle:
-            head = handle.read(12)
-    except FileNotFoundError:
-        return [doc.problem(loc, f"{shown} does not exist")]
-    except OSError as error:
-        return [doc.problem(loc, f"{shown} cannot be read: {error.strerror}")]
-    if not (
-        head.startswith(b"\x89PNG\r\n\x1a\n")
-        or head.startswith(b"\xff\xd8\xff")
-        or head[:6] in (b"GIF87a", b"GIF89a")
-    ):
-        return [doc.problem(loc, f"{shown} is not a PNG, JPEG or GIF image")]
-    if size > MAX_MEDIA_BYTES:
-        return [
-            doc.problem(
-                loc,
-                f"{shown} is {math.ceil(size * 10 / 1048576) / 10:.1f} MB;"
-                " X takes images of at most 5 MB",
-            )
-        ]
-    return []
+        doc = yamlsource.load(path)
+    except InputError as error:
+        return LoadResult(path, None, error.problems)
+    if not isinstance(doc.data, dict):
+        return LoadResult(
+            path,
+            None,
+            [doc.problem([], "a campaign is a mapping of keys (campaign, title, posts, ...)")],
+        )
+    try:
+        spec = CampaignSpec.model_validate(doc.data)
+    except ValidationError as error:
+        problems = schema_problems(doc, error.errors())
+        problems += _loose_checks(doc, problems)
+        return LoadResult(path, None, _dedupe(problems))
+    return _build(doc, spec)
 
 
-def _media(
-    doc: yamlsource.Document, loc: list[str | int], specs: list[MediaSpec], problems: list[Problem]
-) -> tuple[Media, ...]:
-    found = []
-    for index, spec in enumerate(specs):
-        where = [*loc, index]
-        path = (doc.path.parent / spec.file).resolve()
-        problems.extend(_check_media_file(doc, [*where, "file"], path, spec.file))
-        if not spec.alt.strip():
-            problems.append(doc.problem([*where, "alt"], "the image's alt text is empty"))
-        found.append(Media(path, spec.alt.strip(), doc.line(where)))
-    return tuple(found)
+def _build(doc: yamlsource.Document, spec: CampaignSpec) -> LoadResult:
+    """The campaign a schema-valid file describes, once its meaning checks out."""
+    problems: list[Problem] = []
+    zone = _zone(doc, spec.timezone, problems)
+    max_lateness = _max_lateness(doc, spec.max_lateness, problems)
+    release, release_path = (None, None)
+    if spec.release is not None:
+        release, release_path = _load_release(doc, spec.release, problems)
+    _check_variables(doc, spec.variables, problems)
+    accounts = _accounts(doc, spec, problems)
+    posts = _posts(doc, spec, zone, accounts, problems)
+    if any(p.is_error for p in problems) or zone is None:
+        return LoadResult(doc.path, None, _dedupe(problems))
+    campaign = Campaign(
+        id=spec.campaign,
+        title=spec.title,
+        path=doc.path,
+        timezone=zone,
+        release=release,
+        release_path=release_path,
+        max_lateness=max_lateness,
+        accounts=accounts,
+        variables=dict(spec.variables),
+        posts=tuple(sorted(posts, key=lambda p: (p.at, p.line))),
+        document=doc,
+    )
+    return LoadResult(doc.path, campaign, _dedupe(problems))
+
+
+def _loose_checks(doc: yamlsource.Document, reported: list[Problem]) -> list[Problem]:
+    """After a schema error, the checks that need no valid whole: the time zone, and each
+    post's time and media files, by the same checks as a valid campaign's. One run then
+    reports these too, not one problem per run. A time on a line the schema already
+    reported on is left to the schema's message."""
+    data = doc.data
+    taken = {p.line for p in reported}
+    found: list[Problem] = []
+    zone = _zone(doc, data["timezone"], found) if isinstance(data.get("timezone"), str) else None
+    posts = data.get("posts")
+    for index, post in enumerate(posts if isinstance(posts, list) else []):
+        if not isinstance(post, dict):
+            continue
+        loc: list[str | int] = ["posts", index]
+        name = post["id"] if isinstance(post.get("id"), str) else str(index + 1)
+        at_taken = doc.line([*loc, "at"]) in taken
+        if zone is not None and not at_taken and isinstance(post.get("at"), str | datetime):
+            _post_time(doc, loc, name, post["at"], zone, found)
+        for where, written in _media_files_written(loc, post):
+            _media_path(doc, where, written, found)
+    return found
+
+
+def _media_files_written(
+    loc: list[str | int], post: dict[str, Any]
+) -> Iterator[tuple[list[str | int], str]]:
+    """(location, file as written) of each media file a post that did not pass the schema
+    names: in its own media and in its thread's."""
+    thread = post.get("thread")
+    media_lists: list[tuple[list[str | int], Any]] = [([*loc, "media"], post.get("media"))]
+    for n, part in enumerate(thread if isinstance(thread, list) else []):
+        if isinstance(part, dict):
+            media_lists.append(([*loc, "thread", n, "media"], part.get("media")))
+    for where, items in media_lists:
+        for j, item in enumerate(items if isinstance(items, list) else []):
+            if isinstance(item, dict) and isinstance(item.get("file"), str):
+                yield [*where, j, "file"], item["file"]
+
+
+def _dedupe(problems: Iterable[Problem]) -> list[Problem]:
+    seen: dict[tuple[int, str], Problem] = {}
+    for problem in problems:
+        seen.setdefault((problem.line, problem.message), problem)
+    return sorted(seen.values(), key=lambda p: p.line)
+
+
+# ---- the campaign's settings ----------------------------------------------------------------
+
+
+def _zone(doc: yamlsource.Document, name: str, problems: list[Problem]) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: 'Europe' is a folder
+        close = difflib.get_close_matches(name, _zone_names(), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else " (use an IANA name like Europe/London)"
+        problems.append(doc.problem(["timezone"], f"unknown time zone '{name}'{hint}"))
+        return None
+
+
+def _max_lateness(doc: yamlsource.Document, value: Any, problems: list[Problem]) -> timedelta:
+    """How late a post may still go out: the campaign's max_lateness, or the default."""
+    if value is None:
+        return DEFAULT_MAX_LATENESS
+    max_lateness = DEFAULT_MAX_LATENESS
+    try:
+        max_lateness = parse_duration(str(value))
+    except ValueError as error:
+        problems.append(doc.problem(["max_lateness"], f"max_lateness: {error}"))
+    if max_lateness <= timedelta(0) or max_lateness > timedelta(hours=24):
+        problems.append(
+            doc.problem(["max_lateness"], "max_lateness must be between 1 second and 24 hours")
+        )
+    return max_lateness
 
 
 def _load_release(doc: yamlsource.Document, ref: str, problems: list[Problem]) -> tuple[Any, Path]:
@@ -541,97 +355,10 @@ def _load_release(doc: yamlsource.Document, ref: str, problems: list[Problem]) -
     return release, path
 
 
-def load_campaign(path: Path) -> LoadResult:
-    """Load and check one campaign file. Never raises for bad input."""
-    try:
-        doc = yamlsource.load(path)
-    except InputError as error:
-        return LoadResult(path, None, error.problems)
-    if not isinstance(doc.data, dict):
-        return LoadResult(
-            path,
-            None,
-            [doc.problem([], "a campaign is a mapping of keys (campaign, title, posts, ...)")],
-        )
-    try:
-        spec = CampaignSpec.model_validate(doc.data)
-    except ValidationError as error:
-        problems = _schema_problems(doc, error.errors())
-        problems += _loose_checks(doc, problems)
-        return LoadResult(path, None, _dedupe(problems))
-    return _build(doc, spec)
-
-
-def _zone(doc: yamlsource.Document, name: str, problems: list[Problem]) -> ZoneInfo | None:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        close = difflib.get_close_matches(name, _zone_names(), n=1)
-        hint = f" (did you mean {close[0]}?)" if close else " (use an IANA name like Europe/London)"
-        problems.append(doc.problem(["timezone"], f"unknown time zone '{name}'{hint}"))
-        return None
-
-
-def _loose_checks(doc: yamlsource.Document, reported: list[Problem]) -> list[Problem]:
-    """After a schema error, the checks that need no valid whole: the time zone, each post's
-    time, each media file. One run then reports these too, not one problem per run. A time
-    on a line the schema already reported on is left to the schema's message."""
-    data = doc.data
-    taken = {p.line for p in reported}
-    found: list[Problem] = []
-    zone = _zone(doc, data["timezone"], found) if isinstance(data.get("timezone"), str) else None
-    posts = data.get("posts")
-    for index, post in enumerate(posts if isinstance(posts, list) else []):
-        if not isinstance(post, dict):
-            continue
-        loc: list[str | int] = ["posts", index]
-        name = post.get("id") if isinstance(post.get("id"), str) else str(index + 1)
-        at_taken = doc.line([*loc, "at"]) in taken
-        if zone is not None and not at_taken and isinstance(post.get("at"), str | datetime):
-            try:
-                parse_local_time(post["at"], zone)
-            except ValueError as error:
-                found.append(doc.problem([*loc, "at"], f"post '{name}': {error}"))
-        thread = post.get("thread")
-        media_lists: list[tuple[list[str | int], Any]] = [([*loc, "media"], post.get("media"))]
-        for n, part in enumerate(thread if isinstance(thread, list) else []):
-            if isinstance(part, dict):
-                media_lists.append(([*loc, "thread", n, "media"], part.get("media")))
-        for where, items in media_lists:
-            for j, item in enumerate(items if isinstance(items, list) else []):
-                if isinstance(item, dict) and isinstance(item.get("file"), str):
-                    path = (doc.path.parent / item["file"]).resolve()
-                    found.extend(_check_media_file(doc, [*where, j, "file"], path, item["file"]))
-    return found
-
-
-def _dedupe(problems: Iterable[Problem]) -> list[Problem]:
-    seen: dict[tuple[int, str], Problem] = {}
-    for problem in problems:
-        seen.setdefault((problem.line, problem.message), problem)
-    return sorted(seen.values(), key=lambda p: p.line)
-
-
-def _build(doc: yamlsource.Document, spec: CampaignSpec) -> LoadResult:
-    problems: list[Problem] = []
-    zone = _zone(doc, spec.timezone, problems)
-
-    max_lateness = DEFAULT_MAX_LATENESS
-    if spec.max_lateness is not None:
-        try:
-            max_lateness = parse_duration(str(spec.max_lateness))
-        except ValueError as error:
-            problems.append(doc.problem(["max_lateness"], f"max_lateness: {error}"))
-        if max_lateness <= timedelta(0) or max_lateness > timedelta(hours=24):
-            problems.append(
-                doc.problem(["max_lateness"], "max_lateness must be between 1 second and 24 hours")
-            )
-
-    release, release_path = (None, None)
-    if spec.release is not None:
-        release, release_path = _load_release(doc, spec.release, problems)
-
-    for name in spec.variables:
+def _check_variables(
+    doc: yamlsource.Document, variables: dict[str, Any], problems: list[Problem]
+) -> None:
+    for name in variables:
         if name in RESERVED_NAMES or not name.isidentifier():
             problems.append(
                 doc.problem(
@@ -641,6 +368,10 @@ def _build(doc: yamlsource.Document, spec: CampaignSpec) -> LoadResult:
                 )
             )
 
+
+def _accounts(
+    doc: yamlsource.Document, spec: CampaignSpec, problems: list[Problem]
+) -> dict[str, dict[str, Account]]:
     accounts = {
         channel: {
             account_id: Account(account_id, a.handle.lstrip("@"), a.name, a.user_id)
@@ -650,93 +381,207 @@ def _build(doc: yamlsource.Document, spec: CampaignSpec) -> LoadResult:
     }
     if not any(accounts.values()):
         problems.append(doc.problem(["accounts"], "the campaign names no account to publish from"))
+    return accounts
 
+
+# ---- posts ------------------------------------------------------------------------------------
+
+
+def _posts(
+    doc: yamlsource.Document,
+    spec: CampaignSpec,
+    zone: ZoneInfo | None,
+    accounts: dict[str, dict[str, Account]],
+    problems: list[Problem],
+) -> list[Post]:
+    """Each post checked and dated. A post without a usable time is left out; its problem
+    says why."""
     default_channels = spec.defaults.channels or list(accounts)
-    posts: list[Post] = []
     seen_ids: dict[str, int] = {}
+    posts: list[Post] = []
     for index, post_spec in enumerate(spec.posts):
         loc: list[str | int] = ["posts", index]
-        if post_spec.id in seen_ids:
+        _check_unique_id(doc, loc, post_spec.id, seen_ids, problems)
+        channels = tuple(post_spec.channels or default_channels)
+        _check_channels(doc, loc, post_spec, channels, accounts, problems)
+        at = (
+            None
+            if zone is None
+            else _post_time(doc, loc, post_spec.id, post_spec.at, zone, problems)
+        )
+        parts = _parts(doc, loc, post_spec, problems)
+        if at is not None:
+            posts.append(Post(post_spec.id, at[0], at[1], channels, parts, doc.line(loc)))
+    return posts
+
+
+def _check_unique_id(
+    doc: yamlsource.Document,
+    loc: list[str | int],
+    post_id: str,
+    seen_ids: dict[str, int],
+    problems: list[Problem],
+) -> None:
+    if post_id in seen_ids:
+        problems.append(
+            doc.problem(
+                [*loc, "id"],
+                f"post id '{post_id}' is used twice (first on line {seen_ids[post_id]})",
+            )
+        )
+    else:
+        seen_ids[post_id] = doc.line([*loc, "id"])
+
+
+def _check_channels(
+    doc: yamlsource.Document,
+    loc: list[str | int],
+    post_spec: PostSpec,
+    channels: tuple[str, ...],
+    accounts: dict[str, dict[str, Account]],
+    problems: list[Problem],
+) -> None:
+    """Every channel a post goes to has an account, and it overrides its text only there."""
+    for channel in channels:
+        if not accounts.get(channel):
             problems.append(
                 doc.problem(
-                    [*loc, "id"],
-                    f"post id '{post_spec.id}' is used twice"
-                    f" (first on line {seen_ids[post_spec.id]})",
+                    [*loc],
+                    f"post '{post_spec.id}' is for {channel}, but no {channel} account"
+                    " is listed under accounts",
                 )
             )
-        else:
-            seen_ids[post_spec.id] = doc.line([*loc, "id"])
-        channels = tuple(post_spec.channels or default_channels)
-        for channel in channels:
-            if not accounts.get(channel):
-                problems.append(
-                    doc.problem(
-                        [*loc],
-                        f"post '{post_spec.id}' is for {channel}, but no {channel} account"
-                        " is listed under accounts",
-                    )
+    for channel in post_spec.overrides:
+        if channel not in channels:
+            problems.append(
+                doc.problem(
+                    [*loc, "overrides", channel],
+                    f"post '{post_spec.id}' overrides its text on {channel},"
+                    " which it is not published to",
                 )
-        for channel in post_spec.overrides:
-            if channel not in channels:
-                problems.append(
-                    doc.problem(
-                        [*loc, "overrides", channel],
-                        f"post '{post_spec.id}' overrides its text on {channel},"
-                        " which it is not published to",
-                    )
-                )
-        at_local = at_utc = None
-        if zone is not None:
-            try:
-                at_local, at_utc = parse_local_time(post_spec.at, zone)
-            except ValueError as error:
-                problems.append(doc.problem([*loc, "at"], f"post '{post_spec.id}': {error}"))
-        parts = [
-            Part(
-                id=post_spec.id,
-                number=1,
-                text=post_spec.text,
-                media=_media(doc, [*loc, "media"], post_spec.media, problems),
-                line=doc.line([*loc, "text"]),
-                overrides=dict(post_spec.overrides),
-                spots={
-                    "text": doc.text_start([*loc, "text"]),
-                    **{c: doc.text_start([*loc, "overrides", c]) for c in post_spec.overrides},
-                },
-            )
-        ]
-        for n, follow in enumerate(post_spec.thread, start=2):
-            part_loc: list[str | int] = [*loc, "thread", n - 2]
-            media: tuple[Media, ...] = ()
-            if isinstance(follow, str):
-                text, text_loc = follow, part_loc
-            else:
-                text, text_loc = follow.text, [*part_loc, "text"]
-                media = _media(doc, [*part_loc, "media"], follow.media, problems)
-            spots = {"text": doc.text_start(text_loc)}
-            line = doc.line(part_loc)
-            parts.append(Part(f"{post_spec.id}.{n}", n, text, media, line, spots=spots))
-        if at_local is not None and at_utc is not None:
-            posts.append(
-                Post(post_spec.id, at_local, at_utc, channels, tuple(parts), doc.line(loc))
             )
 
-    if any(p.is_error for p in problems) or zone is None:
-        return LoadResult(doc.path, None, _dedupe(problems))
-    campaign = Campaign(
-        id=spec.campaign,
-        title=spec.title,
-        path=doc.path,
-        timezone=zone,
-        release=release,
-        release_path=release_path,
-        max_lateness=max_lateness,
-        accounts=accounts,
-        variables=dict(spec.variables),
-        posts=tuple(sorted(posts, key=lambda p: (p.at, p.line))),
-        document=doc,
+
+def _post_time(
+    doc: yamlsource.Document,
+    loc: list[str | int],
+    name: str,
+    value: object,
+    zone: ZoneInfo,
+    problems: list[Problem],
+) -> tuple[datetime, datetime] | None:
+    """A post's `at` as (local, UTC), or None with the problem said."""
+    try:
+        return parse_local_time(value, zone)
+    except ValueError as error:
+        problems.append(doc.problem([*loc, "at"], f"post '{name}': {error}"))
+        return None
+
+
+def _parts(
+    doc: yamlsource.Document, loc: list[str | int], post_spec: PostSpec, problems: list[Problem]
+) -> tuple[Part, ...]:
+    """A post's parts: the post itself, then each follow-up of its thread."""
+    first = Part(
+        id=post_spec.id,
+        number=1,
+        text=post_spec.text,
+        media=_media(doc, [*loc, "media"], post_spec.media, problems),
+        line=doc.line([*loc, "text"]),
+        overrides=dict(post_spec.overrides),
+        spots={
+            "text": doc.text_start([*loc, "text"]),
+            **{c: doc.text_start([*loc, "overrides", c]) for c in post_spec.overrides},
+        },
     )
-    return LoadResult(doc.path, campaign, _dedupe(problems))
+    parts = [first]
+    for n, follow in enumerate(post_spec.thread, start=2):
+        part_loc: list[str | int] = [*loc, "thread", n - 2]
+        media: tuple[Media, ...] = ()
+        if isinstance(follow, str):
+            text, text_loc = follow, part_loc
+        else:
+            text, text_loc = follow.text, [*part_loc, "text"]
+            media = _media(doc, [*part_loc, "media"], follow.media, problems)
+        spots = {"text": doc.text_start(text_loc)}
+        line = doc.line(part_loc)
+        parts.append(Part(f"{post_spec.id}.{n}", n, text, media, line, spots=spots))
+    return tuple(parts)
+
+
+# ---- media ------------------------------------------------------------------------------------
+
+
+def _media(
+    doc: yamlsource.Document, loc: list[str | int], specs: list[MediaSpec], problems: list[Problem]
+) -> tuple[Media, ...]:
+    found = []
+    for index, spec in enumerate(specs):
+        where = [*loc, index]
+        path = _media_path(doc, [*where, "file"], spec.file, problems)
+        if not spec.alt.strip():
+            problems.append(doc.problem([*where, "alt"], "the image's alt text is empty"))
+        found.append(Media(path, spec.alt.strip(), doc.line(where)))
+    return tuple(found)
+
+
+def _media_path(
+    doc: yamlsource.Document, loc: list[str | int], written: str, problems: list[Problem]
+) -> Path:
+    """The media file a campaign names at `loc` (as `written`, relative to the campaign's
+    file), checked: it is under the campaign's folder, exists, is an image herald
+    publishes, and is small enough. A file outside the folder is not opened."""
+    path = (doc.path.parent / written).resolve()
+    outside = _outside_folder(doc, loc, written)
+    if outside is not None:
+        problems.append(outside)
+        return path
+    problems.extend(_check_media_file(doc, loc, path, written))
+    return path
+
+
+def _outside_folder(doc: yamlsource.Document, loc: list[str | int], written: str) -> Problem | None:
+    """A media file that is not under the campaign's folder (links followed): only that
+    folder is packaged with the function, so the post would validate here and fail there."""
+    folder = doc.path.parent
+    shown = f"{where_text(doc.data, loc[:-1])}: media file {written}"
+    folder_shown = folder.as_posix().rstrip("/") + "/"
+    packaged = "only files under it are packaged with the function"
+    if Path(written).is_absolute():
+        return doc.problem(
+            loc,
+            f"{shown} is an absolute path: write it relative to the campaign's folder"
+            f" {folder_shown}; {packaged}",
+        )
+    outside = escape(folder, Path(written))
+    if outside is None:
+        return None
+    return doc.problem(loc, f"{shown} {outside} {folder_shown}: {packaged}")
+
+
+def _check_media_file(
+    doc: yamlsource.Document, loc: list[str | int], path: Path, shown: str
+) -> list[Problem]:
+    shown = f"{where_text(doc.data, loc[:-1])}: media file {shown}"
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(HEAD_BYTES)
+    except FileNotFoundError:
+        return [doc.problem(loc, f"{shown} does not exist")]
+    except OSError as error:
+        return [doc.problem(loc, f"{shown} cannot be read: {error.strerror}")]
+    if image_type(head) is None:
+        return [doc.problem(loc, f"{shown} is not a {IMAGE_KINDS} image")]
+    if size > MAX_MEDIA_BYTES:
+        return [
+            doc.problem(
+                loc,
+                f"{shown} is {math.ceil(size * 10 / 1048576) / 10:.1f} MB;"
+                " X takes images of at most 5 MB",
+            )
+        ]
+    return []
 
 
 def _zone_names() -> list[str]:

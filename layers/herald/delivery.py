@@ -30,10 +30,12 @@ class DeliveryKey(NamedTuple):
 
 @dataclass(frozen=True)
 class MediaItem:
-    """An image to publish with a delivery, and its alt text."""
+    """An image to publish with a delivery, and its alt text. `folder` is the campaign's
+    folder: the file is published only if it is under it (herald.media.read_media)."""
 
     path: Path
     alt: str
+    folder: Path | None = None
 
 
 class Delivery(Protocol):

@@ -47,7 +47,10 @@ class LoadedDelivery:
         return self.part.number, len(self.post.parts)
 
     def media(self) -> list[MediaItem]:
-        return [MediaItem(m.path, m.alt) for m in self.part.media]
+        """The part's images, each bound to the campaign's folder: a channel reads a file
+        only if it is under it."""
+        folder = self.campaign.path.parent
+        return [MediaItem(m.path, m.alt, folder) for m in self.part.media]
 
     def render(self) -> str:
         from herald.render import render

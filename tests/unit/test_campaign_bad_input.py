@@ -85,11 +85,11 @@ CASES = [
         5,
         "the release ../valid/releases/no-such-release.md does not exist",
     ),
-    Case("missing-media.yaml", 13, "media file ../valid/media/no-such-image.png does not exist"),
+    Case("missing-media.yaml", 13, "media file media/no-such-image.png does not exist"),
     Case(
         "media-not-an-image.yaml",
         13,
-        "media file ../valid/media/not-an-image.png is not a PNG, JPEG or GIF image",
+        "media file media/not-an-image.png is not a PNG, JPEG, GIF or WebP image",
     ),
     Case("media-without-alt.yaml", 13, "post 'one', image 1 has no alt text"),
     Case("too-many-images.yaml", 17, "post 'one' has 5 images; X takes at most 4", False),
@@ -667,6 +667,24 @@ def test_folder_and_missing_paths_are_refused_with_a_line(tmp_path: Path) -> Non
     # When each is loaded / Then each is refused at line 1
     assert reported(load_campaign(missing).problems, missing, 1, "no such file")
     assert reported(load_campaign(folder).problems, folder, 1, "this is a folder, not a file")
+
+
+@pytest.mark.parametrize(
+    "zone",
+    ["Europe", "Europe/" + "London" * 60],
+    ids=["a region's folder", "a name too long for a file"],
+)
+def test_a_time_zone_that_is_no_zone_file_is_an_unknown_zone(tmp_path: Path, zone: str) -> None:
+    # Given a campaign whose timezone names a folder of the zone database, or is longer
+    # than any file name can be
+    path = tmp_path / "zone.yaml"
+    path.write_text(
+        HEAD.replace("Europe/London", zone) + "  - {id: one, at: '2021-03-01 09:00', text: Hi}\n"
+    )
+    # When it is loaded / Then it is refused at the timezone's line, not with a traceback
+    result = load_campaign(path)
+    assert result.campaign is None
+    assert reported(result.problems, path, 3, f"unknown time zone '{zone}'"), result.problems
 
 
 # ---- one broken file never hides the others ------------------------------------------------

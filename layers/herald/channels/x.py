@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import html
 import logging
-import mimetypes
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -34,20 +33,20 @@ from herald.channels import (
     not_created,
     why_not,
 )
+from herald.config import DEFAULT_X_API_BASE_URL
 from herald.credentials import CredentialsError, CredentialsProvider, OAuth1Credentials
 from herald.delivery import MediaItem
+from herald.media import UnusableMedia, read_media
 
 if TYPE_CHECKING:
     import requests
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://api.x.com"
 DEFAULT_CONNECT_TIMEOUT = 3.05
 DEFAULT_READ_TIMEOUT = 10.0
 TWEEPY_HOST = "https://api.twitter.com"  # the base tweepy's Client always builds URLs on
 RATE_LIMIT_FALLBACK = timedelta(minutes=15)  # X's rate-limit window, when no reset header
-IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 
 _URL = re.compile(r"https?://\S+")
 
@@ -319,7 +318,7 @@ class XChannel:
         accounts: Mapping[str, XAccount | Mapping[str, Any]],
         credentials: CredentialsProvider,
         *,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str = DEFAULT_X_API_BASE_URL,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         read_timeout: float = DEFAULT_READ_TIMEOUT,
         transport: Any = None,
@@ -391,24 +390,13 @@ class XChannel:
         self, item: MediaItem, credentials: OAuth1Credentials, account: str, now: datetime
     ) -> str | Outcome:
         """Upload one image and set its alt text; its media id, or the outcome that stops
-        the post (FAILED: nothing was published yet)."""
+        the post (FAILED: nothing was published yet). A file outside its campaign's folder,
+        unreadable or of a kind X does not take fails for good, and is not sent."""
         path = item.path
         try:
-            content = path.read_bytes()
-        except OSError as error:
-            return Outcome(
-                OutcomeKind.FAILED,
-                reason=f"cannot read media file {path}: {error.strerror or type(error).__name__}",
-                retryable=False,
-            )
-        content_type = mimetypes.guess_type(path.name)[0]
-        if content_type not in IMAGE_TYPES:
-            return Outcome(
-                OutcomeKind.FAILED,
-                reason=f"media file {path.name} is {content_type or 'of unknown type'}; "
-                "X takes PNG, JPEG, GIF or WebP images here",
-                retryable=False,
-            )
+            content, content_type = read_media(item)
+        except UnusableMedia as error:
+            return Outcome(OutcomeKind.FAILED, reason=str(error), retryable=False)
         session = self._requests_session()
         auth = _oauth1(credentials)
         try:
