@@ -1,7 +1,10 @@
 """The one place that creates Powertools' Logger, Metrics and Tracer.
 
 Created lazily: importing this module builds nothing from the environment, so tests can
-import anything in any order. The Lambda handler calls `logger()`, `metrics()`, `tracer()`.
+import anything in any order. The handler takes `logger()` and `metrics()` for its
+decorators; `herald.runtime` takes `tracer()` on the first tick that has work, and reports
+refused events and ticks the ledger could not serve through `refuse_event` and
+`ledger_unavailable`.
 """
 
 from __future__ import annotations
