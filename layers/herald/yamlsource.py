@@ -131,24 +131,18 @@ def _decode(path: Path, raw: bytes) -> str:
                 )
             ]
         ) from None
-    for number, content in enumerate(text.split("\n"), start=1):
-        bad = next((c for c in content if _is_control(c)), None)
-        if bad is not None:
-            raise InputError(
-                [
-                    Problem(
-                        str(path),
-                        number,
-                        f"this is not a text file (control character U+{ord(bad):04X})",
-                    )
-                ]
-            )
+    if (bad := _CONTROL.search(text)) is not None:
+        line = text.count("\n", 0, bad.start()) + 1
+        code = ord(bad.group())
+        raise InputError(
+            [Problem(str(path), line, f"this is not a text file (control character U+{code:04X})")]
+        )
     return text
 
 
-def _is_control(char: str) -> bool:
-    code = ord(char)
-    return (code < 0x20 and char not in "\t\r\n") or code == 0x7F or code in (0xFFFE, 0xFFFF)
+# Characters no text file holds: C0 controls but tab, line feed and carriage return; DEL;
+# and the two noncharacters U+FFFE and U+FFFF.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
 def _mark_line(mark: Any) -> int | None:
