@@ -17,6 +17,11 @@ from typing import Any
 from herald.problems import InputError, Problem
 
 MAX_BYTES = 1_048_576  # a campaign is text a person reviews; a megabyte is plenty
+# Lists and mappings inside one another. A campaign needs fewer than ten; past a few hundred
+# ruamel runs out of stack, and deep flow nesting (`[[[[...`) costs it time quadratic in the
+# depth (5,000 levels took 20 s), so the depth is read before ruamel sees the text.
+MAX_DEPTH = 64
+TOO_DEEP = "the file is nested too deeply to be a campaign"
 _STANDARD_TAG = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = frozenset(
     _STANDARD_TAG + name
@@ -126,24 +131,18 @@ def _decode(path: Path, raw: bytes) -> str:
                 )
             ]
         ) from None
-    for number, content in enumerate(text.split("\n"), start=1):
-        bad = next((c for c in content if _is_control(c)), None)
-        if bad is not None:
-            raise InputError(
-                [
-                    Problem(
-                        str(path),
-                        number,
-                        f"this is not a text file (control character U+{ord(bad):04X})",
-                    )
-                ]
-            )
+    if (bad := _CONTROL.search(text)) is not None:
+        line = text.count("\n", 0, bad.start()) + 1
+        code = ord(bad.group())
+        raise InputError(
+            [Problem(str(path), line, f"this is not a text file (control character U+{code:04X})")]
+        )
     return text
 
 
-def _is_control(char: str) -> bool:
-    code = ord(char)
-    return (code < 0x20 and char not in "\t\r\n") or code == 0x7F or code in (0xFFFE, 0xFFFF)
+# Characters no text file holds: C0 controls but tab, line feed and carriage return; DEL;
+# and the two noncharacters U+FFFE and U+FFFF.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
 def _mark_line(mark: Any) -> int | None:
@@ -216,6 +215,203 @@ def _first_key_line(text: str, key: str, start: int | None, end: int | None) -> 
     return None
 
 
+class _TooDeep(Exception):
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
+_KEY_OR_COMMENT = re.compile(r":(?=[ \t]|$)|[ \t]#")  # ends a plain scalar in a block
+_FLOW_MARK = re.compile(r"[\[{]+|[\]}]+|[\"'#]")  # runs of openers or closers, quotes, #
+
+
+def _skip_blanks(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in " \t":
+        pos += 1
+    return pos
+
+
+def _quote_end(text: str, pos: int, quote: str) -> int | None:
+    """Where the quoted scalar running from `pos` ends (after its closing quote), or None
+    when it runs on past this line."""
+    while (pos := text.find(quote, pos)) >= 0:
+        if quote == "'" and text.startswith("''", pos):  # '' is a quote inside '...'
+            pos += 2
+            continue
+        escapes = 0
+        while quote == '"' and pos > escapes and text[pos - 1 - escapes] == "\\":
+            escapes += 1
+        if escapes % 2 == 0:
+            return pos + 1
+        pos += 1
+    return None
+
+
+def _value_after(text: str, pos: int) -> int:
+    """Where the value begins if a key ends at `pos` (`: ` follows), else -1."""
+    pos = _skip_blanks(text, pos)
+    if text[pos : pos + 1] == ":" and text[pos + 1 : pos + 2] in ("", " ", "\t"):
+        return pos + 1
+    return -1
+
+
+def _opens_scalar(text: str, pos: int) -> bool:
+    """Whether a quote at `pos`, in a flow collection, begins a scalar (rather than being
+    a character inside a plain one)."""
+    while pos > 0 and text[pos - 1] in " \t":
+        pos -= 1
+    return pos == 0 or text[pos - 1] in "[{,:?"
+
+
+class _Nesting:
+    """How deeply the lists and mappings of YAML text nest, read line by line, without
+    ruamel: flow brackets outside quoted scalars and comments, and block indentation with
+    `- ` items. Brackets in quoted, plain and block scalars (templates are full of them) are
+    text. It never counts deeper than the YAML is (it may count less: a list at the same
+    indentation as its key), so it refuses only what ruamel would find too deep too."""
+
+    def __init__(self) -> None:
+        self.line = 0
+        # (column, depth, is a list) of each open block collection
+        self.block: list[tuple[int, int, bool]] = []
+        self.flow = 0  # open flow collections, inside a block collection at depth flow_base:
+        self.flow_base, self.flow_column = 0, 0
+        self.quote: str | None = None  # the quote of a quoted scalar that runs on
+        self.literal: int | None = None  # a block scalar's lines are indented past this
+        self.plain: int | None = None  # so are the next lines of a plain scalar
+
+    def deeper(self, depth: int) -> None:
+        if depth > MAX_DEPTH:
+            raise _TooDeep(self.line)
+
+    def read(self, number: int, text: str) -> None:
+        self.line, pos = number, 0
+        indent = len(text) - len(text.lstrip(" "))
+        if self.literal is not None:
+            if not text.strip() or indent > self.literal:
+                return
+            self.literal = None
+        if self.quote is not None:
+            end = _quote_end(text, 0, self.quote)
+            if end is None:
+                return
+            self.quote, pos = None, end
+            if not self.flow:
+                return
+        if self.flow:
+            end = self.in_flow(text, pos)
+            if end is not None and (value := _value_after(text, end)) >= 0:
+                self.node(text, value, self.flow_base, self.flow_column)
+            return
+        self.in_block(text, indent)
+
+    def in_block(self, text: str, column: int) -> None:
+        content = text[column:]
+        if not content or content[0] == "#" or (column == 0 and content[0] == "%"):
+            return
+        if self.plain is not None and column > self.plain:
+            return  # the plain scalar of the line before goes on
+        self.plain = None
+        if column == 0 and content[:3] in ("---", "...") and content[3:4] in ("", " ", "\t"):
+            self.block.clear()
+            self.node(text, 3, 0, -1, item=True)
+            return
+        while self.block and self.block[-1][0] > column:
+            self.block.pop()
+        if not self.block or self.block[-1][0] < column:
+            # a node further in: a collection opens here if a key or a `- ` begins it
+            parent, depth, _ = self.block[-1] if self.block else (-1, 0, False)
+            self.node(text, column, depth, parent, item=True)
+            return
+        listed = content[:2] in ("- ", "-\t") or content == "-"
+        _, depth, is_list = self.block[-1]
+        if is_list and not listed and len(self.block) > 1 and self.block[-2][0] == column:
+            self.block.pop()  # the list at its key's indentation has ended: the next key
+            depth = self.block[-1][1]
+        # the next entry of the collection; or, `- ` under a key at the key's indentation,
+        # the first item of the key's list
+        self.node(text, column, depth, column, item=listed and not is_list)
+
+    def opened(self, column: int, depth: int, is_list: bool = False) -> int:
+        """A block collection opens at `column` inside one `depth` deep: its depth."""
+        self.deeper(depth + 1)
+        self.block.append((column, depth + 1, is_list))
+        return depth + 1
+
+    def node(self, text: str, pos: int, depth: int, column: int, item: bool = False) -> None:
+        """The node at `pos`, in the block collection at `column`, `depth` deep. `item`: it
+        is a value of its own (after a `- `, or alone on a line further in), so a key or a
+        `- ` there opens a collection one level deeper."""
+        while (pos := _skip_blanks(text, pos)) < len(text):
+            char = text[pos]
+            if char in "-?" and text[pos + 1 : pos + 2] in ("", " ", "\t"):
+                if item:  # a list (or, `? `, a mapping with an explicit key) opens here
+                    depth = self.opened(pos, depth, is_list=char == "-")
+                column, item, pos = pos, True, pos + 1
+            elif char in "&!":  # an anchor or a tag, then the node
+                pos = len(text) if (space := text.find(" ", pos)) < 0 else space
+            elif char in "[{":
+                self.flow_base, self.flow_column = depth, column
+                end = self.in_flow(text, pos)
+                if end is None or (pos := _value_after(text, end)) < 0:
+                    return
+            elif char in "\"'":
+                end = _quote_end(text, pos + 1, char)
+                if end is None:
+                    self.quote = char
+                if end is None or (value := _value_after(text, end)) < 0:
+                    return
+                if item:  # a key: its mapping is the item
+                    depth, item = self.opened(pos, depth), False
+                column, pos = pos, value
+            elif char in "|>":
+                self.literal = column
+                return
+            elif char in "#*%@`":
+                return
+            else:
+                mark = _KEY_OR_COMMENT.search(text, pos)
+                if mark is None or mark.group() != ":":
+                    self.plain = column
+                    return
+                if item:  # a key: its mapping is the item
+                    depth, item = self.opened(pos, depth), False
+                column, pos = pos, mark.end()  # the key's value follows
+
+    def in_flow(self, text: str, pos: int) -> int | None:
+        """Read flow collections from `pos`: where the outermost one closes, or None when it
+        (or a quoted scalar in it) runs on past this line."""
+        while (mark := _FLOW_MARK.search(text, pos)) is not None:
+            at, run, pos = mark.start(), mark.group(), mark.end()
+            if run == "#" and text[at - 1 : at] in ("", " ", "\t"):
+                return None  # a comment, to the end of the line
+            if run in ("'", '"') and _opens_scalar(text, at):
+                end = _quote_end(text, at + 1, run)
+                if end is None:
+                    self.quote = run
+                    return None
+                pos = end
+            elif run[0] in "[{":
+                self.flow += len(run)
+                self.deeper(self.flow_base + self.flow)
+            elif run[0] in "]}" and self.flow:
+                if len(run) >= self.flow:  # the outermost closes
+                    end, self.flow = at + self.flow, 0
+                    return end
+                self.flow -= len(run)
+        return None
+
+
+def _check_nesting(path: Path, text: str) -> None:
+    """Refuse text nested deeper than MAX_DEPTH, at the line where it gets too deep."""
+    nesting = _Nesting()
+    try:
+        for number, line in enumerate(text.split("\n"), start=1):
+            nesting.read(number, line.removesuffix("\r"))
+    except _TooDeep as deep:
+        raise InputError([Problem(str(path), deep.line, TOO_DEEP)]) from None
+
+
 def _scan(path: Path, text: str) -> None:
     """Refuse aliases, merge keys, keys that are not plain and foreign tags from the event
     stream, before anything is built."""
@@ -247,6 +443,8 @@ def _scan(path: Path, text: str) -> None:
                 )
         if name in ("MappingStartEvent", "SequenceStartEvent"):
             open_nodes.append([name == "MappingStartEvent", 0])
+            if len(open_nodes) > MAX_DEPTH:  # what the first reading counted short
+                raise refuse(line, TOO_DEEP)
         if name == "DocumentStartEvent":
             documents += 1
             if documents > 1:
@@ -293,6 +491,7 @@ def load(path: Path) -> Document:
     except OSError as error:
         raise InputError([Problem(name, 1, f"cannot be read: {error.strerror}")]) from None
     text = _decode(path, raw)
+    _check_nesting(path, text)
     try:
         _scan(path, text)
         data = _yaml().load(text)
@@ -301,9 +500,7 @@ def load(path: Path) -> Document:
     except MarkedYAMLError as error:
         raise InputError([_syntax_problem(name, text, error)]) from None
     except RecursionError:
-        raise InputError(
-            [Problem(name, 1, "the file is nested too deeply to be a campaign")]
-        ) from None
+        raise InputError([Problem(name, 1, TOO_DEEP)]) from None
     except (YAMLError, ValueError) as error:
         raise InputError([Problem(name, 1, f"this is not valid YAML ({error})")]) from None
     if data is None:
