@@ -19,13 +19,14 @@ import sys
 import tracemalloc
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from herald.campaign import Campaign, load_campaign
-from herald.channels import Outcome, OutcomeKind
+from herald.channels import READ_BACK_THEN_RESEND, CreateCall, Outcome, OutcomeKind
 from herald.cli import main
 from herald.delivery import DeliveryKey, MediaItem
 from herald.engine import Engine
@@ -293,17 +294,22 @@ class RecordingChannel:
     """A channel that publishes every text it is given to a list."""
 
     name = "x"
+    settlement = READ_BACK_THEN_RESEND
+    create_seconds = 1.0
 
     def __init__(self) -> None:
         self.texts: list[str] = []
 
     def publish(
-        self, account: str, text: str, reply_to: str | None, media: list[MediaItem]
-    ) -> Outcome:
+        self, account: str, text: str, reply_to: str | None, media: list[MediaItem],
+        call: CreateCall | None = None,
+    ) -> Outcome:  # fmt: skip
         self.texts.append(text)
         return Outcome(OutcomeKind.SENT, str(len(self.texts)), "https://x.com/h/status/1")
 
-    def find_recent(self, account: str, text: str, since: datetime) -> Outcome | None:
+    def find_recent(
+        self, account: str, text: str, since: datetime, **options: Any
+    ) -> Outcome | None:
         return None
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 from ruamel.yaml.scalarstring import (
@@ -211,6 +211,14 @@ VALUE = st.recursive(
 )
 
 
+def _readable(text: str) -> bool:
+    try:
+        YAML(typ="safe", pure=True).load(text)
+    except Exception:
+        return False
+    return True
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     value=VALUE,
@@ -230,6 +238,8 @@ def test_the_first_reading_never_counts_deeper_than_the_yaml_is(
         path = Path(folder) / "data.yaml"
         with path.open("w") as file:
             writer.dump({"root": value}, file)
+        # (ruamel writes a few scalars, like `?a`, that it cannot read back: not YAML)
+        assume(_readable(path.read_text()))
         # When it is loaded with MAX_DEPTH at exactly its depth, then at a level less
         patch.setattr(yamlsource, "MAX_DEPTH", depth)
         loaded = load(path)
