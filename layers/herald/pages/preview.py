@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
+from herald.media import image_type
 from herald.pages.common import anchor, linkify, render, write
 from herald.problems import Problem
 from herald.wording import day_label
@@ -100,19 +101,12 @@ class _CampaignSummary:
     deliveries: int = 0
 
 
-_MIME = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"GIF8", "image/gif"),
-)
-
-
 def _data_uri(path: Path) -> str | None:
     try:
         data = path.read_bytes()
     except OSError:
         return None
-    mime = next((m for magic, m in _MIME if data.startswith(magic)), None)
+    mime = image_type(data[:32])
     if mime is None:
         return None
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
