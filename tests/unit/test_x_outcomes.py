@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import ssl
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +24,7 @@ from urllib3.exceptions import (
     NewConnectionError,
     ProtocolError,
 )
+from urllib3.exceptions import SSLError as Urllib3SSLError
 
 from herald.channels import OutcomeKind
 from herald.channels.x import (
@@ -221,6 +223,47 @@ def test_a_failure_after_sending_is_unknown(error: Exception) -> None:
     outcome = x_error(error)
     # Then the post may be out: UNKNOWN, never a blind retry
     assert outcome.kind is OutcomeKind.UNKNOWN
+
+
+def tls_failure(library_error: ssl.SSLError) -> requests.exceptions.SSLError:
+    """A TLS error as requests raises it: its SSLError around urllib3's MaxRetryError around
+    urllib3's SSLError around the ssl module's, whether the handshake or a reply failed."""
+    reason = Urllib3SSLError(library_error)
+    return requests.exceptions.SSLError(MaxRetryError(None, "/2/tweets", reason))  # type: ignore[arg-type]
+
+
+def openssl_error(code: str, text: str) -> ssl.SSLError:
+    """An ssl.SSLError as the ssl module raises it, with OpenSSL's reason code."""
+    error = ssl.SSLError(1, f"[SSL: {code}] {text}")
+    error.reason = code  # type: ignore[misc]
+    error.library = "SSL"  # type: ignore[misc]
+    return error
+
+
+BAD_RECORD_MAC = openssl_error(
+    "DECRYPTION_FAILED_OR_BAD_RECORD_MAC", "decryption failed or bad record mac"
+)
+
+
+def test_a_tls_error_on_the_post_is_unknown_since_the_request_may_have_left() -> None:
+    # Given the TLS layer fails while the answer to the create call is read (bad record MAC),
+    # which urllib3 reports exactly as it reports a failed handshake
+    error = tls_failure(BAD_RECORD_MAC)
+    # When it is mapped
+    outcome = x_error(error)
+    # Then the post may be out: UNKNOWN, never FAILED-retryable (that would post it twice)
+    assert outcome.kind is OutcomeKind.UNKNOWN
+    assert not outcome.retryable
+    assert "nothing was sent" not in (outcome.reason or "")
+    assert "DECRYPTION_FAILED_OR_BAD_RECORD_MAC" in (outcome.reason or "")
+
+
+def test_a_tls_error_during_media_upload_fails_retryably() -> None:
+    # Given the same TLS error while an image is uploaded, before any create call
+    # When it is mapped at the media stage
+    outcome = x_error(tls_failure(BAD_RECORD_MAC), Stage.MEDIA)
+    # Then nothing can have been published: FAILED, retryable
+    assert (outcome.kind, outcome.retryable) == (OutcomeKind.FAILED, True)
 
 
 def test_a_timeout_during_media_upload_fails_retryably() -> None:

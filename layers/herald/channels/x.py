@@ -167,6 +167,8 @@ def outcome_for_exception(
         )
     if isinstance(error, exceptions.Timeout):
         happened = "X did not answer within the read timeout"
+    elif isinstance(error, exceptions.SSLError):
+        happened = f"a TLS error once the request may have been sent ({_cause(error)})"
     elif isinstance(error, exceptions.ConnectionError | exceptions.ChunkedEncodingError):
         happened = f"the connection was lost after the request was sent ({_cause(error)})"
     elif isinstance(error, ValueError):
@@ -184,32 +186,41 @@ def outcome_for_exception(
 
 
 def _never_sent(error: BaseException) -> bool:
-    """True when the connection was never made (refused, no DNS, TLS handshake failed)."""
+    """True only when no connection was made: refused, no DNS, connect timeout.
+
+    A TLS error is no proof: urllib3 raises the same SSLError for a failed handshake and for
+    a record it cannot decrypt while reading the answer (DECRYPTION_FAILED_OR_BAD_RECORD_MAC),
+    after the request went out. Taking it for "never sent" would post twice."""
     from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
-    from urllib3.exceptions import SSLError as Urllib3SSLError
 
     for arg in getattr(error, "args", ()):
         if isinstance(arg, MaxRetryError):
-            return isinstance(
-                arg.reason, NewConnectionError | ConnectTimeoutError | Urllib3SSLError
-            )
+            return isinstance(arg.reason, NewConnectionError | ConnectTimeoutError)
         if isinstance(arg, NewConnectionError):
             return True
     return False
 
 
 def _cause(error: BaseException) -> str:
-    """A short, secret-free description of a network error: class names only."""
+    """A short, secret-free description of a network error: class names only, and the
+    OpenSSL reason code of a TLS error (e.g. DECRYPTION_FAILED_OR_BAD_RECORD_MAC)."""
+    import ssl
+
     names = [type(error).__name__]
     for arg in getattr(error, "args", ()):
         reason = getattr(arg, "reason", None)
         if isinstance(arg, BaseException):
             names.append(type(arg).__name__)
+            inner_errors = list(getattr(arg, "args", ()))
             if isinstance(reason, BaseException):
                 names.append(type(reason).__name__)
-            for inner in getattr(arg, "args", ()):
+                inner_errors += getattr(reason, "args", ())
+            for inner in inner_errors:
                 if isinstance(inner, BaseException):
                     names.append(type(inner).__name__)
+                code = getattr(inner, "reason", None)
+                if isinstance(inner, ssl.SSLError) and isinstance(code, str):
+                    names.append(code)
     return ", ".join(dict.fromkeys(names))
 
 
