@@ -491,6 +491,8 @@ def test_a_missing_account_names_account_and_channel_not_values() -> None:
     assert "'herts_fire'" in message and "x credentials" in message
     assert all(value not in message for value in KEYS.values())
     assert (error.value.channel, error.value.account) == ("x", "herts_fire")
+    # And only a person can fix it: not retryable
+    assert not error.value.retryable
 
 
 def test_incomplete_credentials_name_the_missing_keys() -> None:
@@ -543,9 +545,10 @@ def test_a_secret_that_is_not_json_is_reported_without_its_content() -> None:
     # When credentials are asked for
     with pytest.raises(CredentialsError) as error:
         provider.for_account("x", "hertspolice")
-    # Then the error names the secret, not its content
+    # Then the error names the secret, not its content, and is not retryable
     assert "herald/credentials" in str(error.value)
     assert "unit-ck-31ab" not in str(error.value)
+    assert not error.value.retryable
 
 
 def test_a_secret_that_cannot_be_read_names_the_aws_error() -> None:
@@ -561,3 +564,54 @@ def test_a_secret_that_cannot_be_read_names_the_aws_error() -> None:
     # Then the error says which secret and why
     with pytest.raises(CredentialsError, match=r"herald/missing.*ResourceNotFoundException"):
         provider.for_account("x", "hertspolice")
+
+
+def test_a_throttled_secret_read_is_retryable() -> None:
+    # Given Secrets Manager throttling the read
+    def throttle() -> dict[str, Any]:
+        raise botocore.exceptions.ClientError(
+            {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}},
+            "GetSecretValue",
+        )
+
+    provider = SecretsManagerCredentials(
+        "herald/credentials", boto3_client=SecretsManagerStub(throttle)
+    )
+    # When credentials are asked for
+    with pytest.raises(CredentialsError) as error:
+        provider.for_account("x", "hertspolice")
+    # Then the error names the AWS error and may go away: retryable
+    assert "ThrottlingException" in str(error.value)
+    assert error.value.retryable
+
+
+class FailingCredentials:
+    """A credentials provider whose read fails."""
+
+    def __init__(self, error: CredentialsError) -> None:
+        self.error = error
+
+    def for_account(self, channel: str, account: str) -> OAuth1Credentials:
+        raise self.error
+
+
+@pytest.mark.parametrize("retryable", [True, False], ids=["read failed", "no such account"])
+def test_a_credentials_failure_fails_the_post_retryable_as_the_error_says(
+    retryable: bool,
+) -> None:
+    # Given credentials that cannot be had, because the read failed or the account is absent
+    error = CredentialsError("secret 'herald/credentials': trouble", retryable=retryable)
+    transport = Transport()
+    channel = XChannel(
+        {"hertspolice": {}},
+        FailingCredentials(error),
+        base_url="http://x.example.test:8080",
+        transport=transport,
+        clock=lambda: NOW,
+    )
+    # When a post is published
+    outcome = channel.publish("hertspolice", "Hello", None, [])
+    # Then it FAILED before any request, retryable exactly when the read failed
+    assert (outcome.kind, outcome.retryable) == (OutcomeKind.FAILED, retryable)
+    assert "herald/credentials" in (outcome.reason or "")
+    assert transport.sent == []

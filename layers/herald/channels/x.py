@@ -356,7 +356,7 @@ class XChannel:
         try:
             credentials = self._credentials.for_account(self.name, account)
         except CredentialsError as error:
-            return Outcome(OutcomeKind.FAILED, reason=str(error), retryable=False)
+            return _no_credentials(error)
         client = self._client(account, credentials)
 
         media_ids: list[str] = []
@@ -592,6 +592,18 @@ def _data_id(answer: Any) -> str | None:
     data = answer.get("data") if isinstance(answer, Mapping) else None
     post_id = data.get("id") if isinstance(data, Mapping) else None
     return str(post_id) if post_id not in (None, "") else None
+
+
+def _no_credentials(error: CredentialsError) -> Outcome:
+    """FAILED before any request: retryable when the secret could not be read (Secrets
+    Manager throttled or unreachable), not when it lacks or garbles the account's keys."""
+    if error.retryable:
+        return Outcome(
+            OutcomeKind.FAILED,
+            reason=f"{error}; nothing was sent, a later attempt may succeed",
+            retryable=True,
+        )
+    return Outcome(OutcomeKind.FAILED, reason=str(error), retryable=False)
 
 
 def _about(outcome: Outcome, file_name: str) -> Outcome:
