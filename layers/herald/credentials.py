@@ -143,6 +143,9 @@ class SecretsManagerCredentials:
     ) -> None:
         if not secret_id:
             raise ValueError("secret_id is required (CREDENTIALS_SECRET)")
+        from herald.observability import quiet_sdk_loggers
+
+        quiet_sdk_loggers()  # botocore would log the secret's value at DEBUG
         self.secret_id = secret_id
         self.max_age = max_age
         self._boto3_client = boto3_client

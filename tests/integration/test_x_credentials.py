@@ -4,7 +4,9 @@ the function reads them: a read that fails is retryable, a secret that is wrong 
 from __future__ import annotations
 
 import json
+import logging
 import socket
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -125,3 +127,50 @@ def test_a_secret_without_the_account_or_malformed_fails_for_good(
     assert said in (outcome.reason or "")
     assert "ck-only" not in (outcome.reason or "")
     assert fake_x.requests == []
+
+
+def secret_values() -> list[str]:
+    return [value for keys in X_SECRET["x"].values() for value in keys.values()]
+
+
+@pytest.fixture
+def root_at_debug_to_stderr(
+    caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> Iterator[None]:
+    """The root logger at DEBUG with a handler on stderr (captured by `capfd`), as Lambda's
+    application log level DEBUG sets it up; caplog records all that reaches the root too."""
+    caplog.set_level(logging.DEBUG)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.DEBUG)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    yield
+    root.removeHandler(handler)
+
+
+def test_reading_the_secret_with_the_root_logger_at_debug_logs_no_value(
+    secrets_manager_env: str,
+    root_at_debug_to_stderr: None,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    # Given the root logger at DEBUG, writing to stderr, and the fake Secrets Manager on the
+    # standard endpoint variable
+    # When herald's production provider reads the secret through Powertools and boto3
+    keys = SecretsManagerCredentials(X_SECRET_NAME).for_account("x", "hertspolice")
+    logging.getLogger("tests.secret_probe").debug("the secret was read")
+    # Then the keys were read, and logging did run at DEBUG
+    assert keys.consumer_secret == X_SECRET["x"]["hertspolice"]["consumer_secret"]
+    captured = capfd.readouterr()
+    assert "the secret was read" in caplog.text and "the secret was read" in captured.err
+    # And not one secret value appears in any record or on either stream
+    seen = "\n".join([caplog.text, captured.out, captured.err])
+    for value in secret_values():
+        assert value not in seen
+    # And the SDK and HTTP stack logged nothing below WARNING
+    chatter = [
+        r
+        for r in caplog.records
+        if r.name.split(".")[0] in ("botocore", "boto3", "urllib3") and r.levelno < logging.WARNING
+    ]
+    assert chatter == []
