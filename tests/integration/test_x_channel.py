@@ -251,8 +251,7 @@ def test_find_recent_ignores_posts_before_since(fake_x: FakeX, x_channel: XChann
 
 
 def test_find_recent_matches_text_as_x_rewrites_it(fake_x: FakeX, x_channel: XChannel) -> None:
-    # Given X lists texts with t.co links and escaped ampersands
-    fake_x.render_like_x = True
+    # Given X lists texts with t.co links and escaped ampersands (as the fake does)
     text = "Tips & advice: https://www.saferinternet.org.uk/safer-internet-day"
     assert x_channel.publish("hertspolice", text, None, []).kind is OutcomeKind.SENT
     # When reconciliation looks for the text as it was published
