@@ -94,8 +94,15 @@ class FaultyChannel:
             self.inner.fail_next(kind)
         return self.inner.publish(account, text, reply_to, media)
 
-    def find_recent(self, account: str, text: str, since: datetime) -> Any:
-        return self.inner.find_recent(account, text, since)
+    def find_recent(
+        self,
+        account: str,
+        text: str,
+        since: datetime,
+        *,
+        exclude_ids: frozenset[str] = frozenset(),
+    ) -> Any:
+        return self.inner.find_recent(account, text, since, exclude_ids=exclude_ids)
 
 
 def uniform_jitter(seed: int = 0, high: float = 59.0) -> Callable[[], float]:

@@ -336,8 +336,15 @@ class StallBeforeCall:
             run()
         return self.inner.publish(account, text, reply_to, media)
 
-    def find_recent(self, account: str, text: str, since: datetime) -> Outcome | None:
-        return self.inner.find_recent(account, text, since)
+    def find_recent(
+        self,
+        account: str,
+        text: str,
+        since: datetime,
+        *,
+        exclude_ids: frozenset[str] = frozenset(),
+    ) -> Outcome | None:
+        return self.inner.find_recent(account, text, since, exclude_ids=exclude_ids)
 
 
 def test_a_worker_whose_attempt_expired_records_nothing_and_it_is_reconciled(
@@ -420,8 +427,15 @@ class AttemptingFirst:
         self.seen.append(found.state if found else None)
         return self.inner.publish(account, text, reply_to, media)
 
-    def find_recent(self, account: str, text: str, since: datetime) -> Outcome | None:
-        return self.inner.find_recent(account, text, since)
+    def find_recent(
+        self,
+        account: str,
+        text: str,
+        since: datetime,
+        *,
+        exclude_ids: frozenset[str] = frozenset(),
+    ) -> Outcome | None:
+        return self.inner.find_recent(account, text, since, exclude_ids=exclude_ids)
 
 
 @pytest.mark.parametrize(

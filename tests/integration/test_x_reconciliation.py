@@ -3,6 +3,7 @@ t.co links in `text`, `entities.urls` expanding them, a media link appended, `cr
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,10 +13,17 @@ from requests_oauthlib import OAuth1
 from herald.channels import OutcomeKind
 from herald.channels.x import XChannel
 from herald.delivery import MediaItem
-from herald_dev.fake_x import FakeX
+from herald_dev.fake_x import TWEETS, FakeX, FaultKind
 from tests.fixtures.x_api import PNG, X_SECRET
 
 pytestmark = pytest.mark.integration
+
+SMITH = "Missing person appeal: have you seen him? https://www.herts.police.uk/appeals/smith"
+JONES = "Missing person appeal: have you seen him? https://www.herts.police.uk/appeals/jones"
+
+
+def an_hour_ago() -> datetime:
+    return datetime.now(UTC) - timedelta(hours=1)
 
 
 def listing(fake: FakeX, fields: str) -> list[dict[str, object]]:
@@ -73,3 +81,71 @@ def test_the_fake_lists_posts_as_x_does(
 def sent_media_key(fake: FakeX) -> str:
     [post] = fake.posts
     return post.media[0].media_key
+
+
+def test_an_appeal_that_never_went_out_is_not_taken_for_one_with_another_link(
+    fake_x: FakeX, x_channel: XChannel
+) -> None:
+    # Given the Smith appeal published, and X answering 503 to the Jones appeal, unmade
+    smith = x_channel.publish("hertspolice", SMITH, None, [])
+    assert smith.kind is OutcomeKind.SENT
+    fake_x.fail_next(TWEETS, FaultKind.SERVER_ERROR, status=503)
+    attempting = datetime.now(UTC)
+    assert x_channel.publish("hertspolice", JONES, None, []).kind is OutcomeKind.UNKNOWN
+    # When reconciliation looks for the Jones appeal, since its attempt or over the last hour
+    since_attempt = x_channel.find_recent("hertspolice", JONES, attempting)
+    over_the_hour = x_channel.find_recent("hertspolice", JONES, an_hour_ago())
+    # Then it is not there: the Smith appeal's id is never recorded for it
+    assert since_attempt is None
+    assert over_the_hour is None
+    # And the Smith appeal is found as itself
+    found = x_channel.find_recent("hertspolice", SMITH, an_hour_ago())
+    assert found is not None and found.remote_id == smith.remote_id
+
+
+def test_each_appeal_is_found_with_its_own_id(fake_x: FakeX, x_channel: XChannel) -> None:
+    # Given both appeals on the account, differing only in their link
+    ids = {
+        text: x_channel.publish("hertspolice", text, None, []).remote_id for text in (SMITH, JONES)
+    }
+    # When reconciliation looks for each
+    found = {text: x_channel.find_recent("hertspolice", text, an_hour_ago()) for text in ids}
+    # Then each is its own post
+    assert {text: (f.remote_id if f else None) for text, f in found.items()} == ids
+    assert len(set(ids.values())) == 2
+
+
+def test_a_post_whose_id_another_delivery_recorded_is_never_returned(
+    fake_x: FakeX, x_channel: XChannel
+) -> None:
+    # Given a post on the account, its id recorded for another delivery
+    other = x_channel.publish("hertspolice", "Station open 8am to 8pm", None, [])
+    assert other.remote_id is not None
+    # When reconciliation looks for the same text, excluding that id
+    found = x_channel.find_recent(
+        "hertspolice",
+        "Station open 8am to 8pm",
+        an_hour_ago(),
+        exclude_ids=frozenset({other.remote_id}),
+    )
+    # Then nothing is found
+    assert found is None
+
+
+def test_a_post_with_links_and_an_image_accepted_but_unanswered_is_found(
+    fake_x: FakeX, x_channel: XChannel, image: MediaItem
+) -> None:
+    # Given X accepts a post with two links and an image, then drops the connection
+    text = (
+        "Have you seen him? Details: https://www.herts.police.uk/appeals/smith (call 101) "
+        "or https://crimestoppers-uk.org!"
+    )
+    fake_x.fail_next(TWEETS, FaultKind.DROP_AFTER_ACCEPT)
+    attempting = datetime.now(UTC)
+    assert x_channel.publish("hertspolice", text, None, [image]).kind is OutcomeKind.UNKNOWN
+    # When reconciliation looks for it since the attempt
+    found = x_channel.find_recent("hertspolice", text, attempting)
+    # Then the post X made is recognised, t.co links expanded and media link set aside
+    [post] = fake_x.posts
+    assert found is not None
+    assert (found.kind, found.remote_id) == (OutcomeKind.SENT, post.id)

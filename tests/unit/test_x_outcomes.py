@@ -32,7 +32,7 @@ from herald.channels.x import (
     Stage,
     XChannel,
     XLookupError,
-    comparable_text,
+    matches_listed,
     outcome_for_exception,
     outcome_for_status,
     post_url,
@@ -277,13 +277,73 @@ def test_a_timeout_during_media_upload_fails_retryably() -> None:
 # --- text comparison and URLs ------------------------------------------------------------
 
 
-def test_comparable_text_undoes_xs_rewriting() -> None:
-    # Given a text and X's rendering of it (escaped &, t.co links, appended media link)
+def listed(text: str, *links: tuple[str, str], media: str | None = None) -> dict[str, Any]:
+    """A post as X lists it: `links` are (t.co url, expanded url) pairs found in `text`;
+    `media` appends X's media link."""
+    urls: list[dict[str, Any]] = [
+        {"url": short, "expanded_url": expanded, "display_url": expanded.split("//")[-1]}
+        for short, expanded in links
+    ]
+    if media is not None:
+        text += f" {media}"
+        urls.append(
+            {
+                "url": media,
+                "expanded_url": "https://x.com/HertsPolice/status/4/photo/1",
+                "display_url": "pic.x.com/Media9",
+                "media_key": "3_77",
+            }
+        )
+    return {"id": "4", "text": text, "entities": {"urls": urls}}
+
+
+SMITH = "Missing person appeal: have you seen him? https://www.herts.police.uk/appeals/smith"
+JONES = "Missing person appeal: have you seen him? https://www.herts.police.uk/appeals/jones"
+
+
+def test_a_listed_post_matches_its_text_with_links_expanded_and_media_link_dropped() -> None:
+    # Given a text and X's rendering of it (escaped &, a t.co link, an appended media link)
     sent = "Tips & tricks https://example.org/a-long-path  today"
-    listed = "Tips &amp; tricks https://t.co/AbC123 today https://t.co/Media9"
-    # When both are made comparable
-    # Then they are equal
-    assert comparable_text(sent) == comparable_text(listed) == "Tips & tricks today"
+    post = listed(
+        "Tips &amp; tricks https://t.co/AbC123 today",
+        ("https://t.co/AbC123", "https://example.org/a-long-path"),
+        media="https://t.co/Media9",
+    )
+    # When they are compared
+    # Then the listed post is that text
+    assert matches_listed(sent, post)
+
+
+def test_posts_differing_only_in_their_link_do_not_match() -> None:
+    # Given the Smith appeal as X lists it
+    post = listed(
+        "Missing person appeal: have you seen him? https://t.co/Sm1th00001",
+        ("https://t.co/Sm1th00001", "https://www.herts.police.uk/appeals/smith"),
+    )
+    # When the Smith and the Jones appeals are compared with it
+    # Then only the Smith appeal is that post
+    assert matches_listed(SMITH, post)
+    assert not matches_listed(JONES, post)
+
+
+def test_a_link_x_gives_no_expanded_url_for_matches_nothing() -> None:
+    # Given a listed post whose t.co link X did not expand (no entities)
+    post = {"id": "4", "text": "Missing person appeal: have you seen him? https://t.co/Sm1th00001"}
+    # When either appeal is compared with it
+    # Then neither is assumed to be it
+    assert not matches_listed(SMITH, post)
+    assert not matches_listed(JONES, post)
+
+
+def test_a_bare_domain_that_x_expanded_with_http_still_matches() -> None:
+    # Given a text with a link written without a scheme, which X expands with http://
+    post = listed(
+        "Report it at https://t.co/Ceop000001", ("https://t.co/Ceop000001", "http://ceop.police.uk")
+    )
+    # When the text is compared with it
+    # Then it matches, and the same words with another address do not
+    assert matches_listed("Report it at ceop.police.uk", post)
+    assert not matches_listed("Report it at ceop.police.uk/other", post)
 
 
 def test_post_url_falls_back_to_i_web() -> None:
@@ -441,21 +501,75 @@ def test_an_account_without_credentials_fails_naming_account_and_channel() -> No
     assert transport.sent == []
 
 
+ME = (200, {"data": {"id": "9", "username": "HertsPolice"}})
+
+
+def page(*posts: dict[str, Any], next_token: str | None = None) -> tuple[int, dict[str, Any]]:
+    meta = {"next_token": next_token} if next_token else {}
+    return (200, {"data": list(posts), "meta": meta} if posts else {"meta": meta})
+
+
+def at(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
 def test_find_recent_follows_pages_until_the_text_is_found() -> None:
     # Given a first page without the text and a second page with it
     transport = Transport(
-        (200, {"data": {"id": "9", "username": "HertsPolice"}}),
-        (200, {"data": [{"id": "5", "text": "Other"}], "meta": {"next_token": "p2"}}),
-        (200, {"data": [{"id": "4", "text": "Wanted"}], "meta": {}}),
+        ME,
+        page({"id": "5", "text": "Other"}, next_token="p2"),
+        page({"id": "4", "text": "Wanted"}),
     )
-    # When reconciliation looks for it
+    # When reconciliation looks for it since an hour ago
     found = channel_on(transport).find_recent("hertspolice", "Wanted", NOW - timedelta(hours=1))
-    # Then it is found on the second page, with the start_time X was asked for
+    # Then it is found on the second page; X was asked from 2 s before that moment (the
+    # allowed clock skew), for creation times and links
     assert found is not None
     assert (found.kind, found.remote_id) == (OutcomeKind.SENT, "4")
     listing = transport.sent[1][0].url or ""
-    assert "start_time=2021-02-09T07%3A00%3A00Z" in listing
+    assert "start_time=2021-02-09T06%3A59%3A58Z" in listing
+    assert "tweet.fields=created_at%2Centities" in listing
     assert "pagination_token=p2" in (transport.sent[2][0].url or "")
+
+
+@pytest.mark.parametrize(
+    ("created", "found_it"),
+    [(NOW - timedelta(seconds=3), False), (NOW - timedelta(seconds=1), True), (NOW, True)],
+    ids=["3 s before the attempt", "1 s before (clock skew)", "at the attempt"],
+)
+def test_find_recent_ignores_posts_made_before_the_attempt(
+    created: datetime, found_it: bool
+) -> None:
+    # Given the account's post of the text, made at `created` by X's clock
+    transport = Transport(ME, page({"id": "4", "text": "Wanted", "created_at": at(created)}))
+    # When reconciliation looks for the text since the attempt began (NOW)
+    found = channel_on(transport).find_recent("hertspolice", "Wanted", NOW)
+    # Then a post from before the attempt, beyond 2 s of clock skew, is not this one
+    assert (found is not None) is found_it
+
+
+def test_find_recent_never_returns_an_id_recorded_for_another_delivery() -> None:
+    # Given the account's post of the text, whose id another delivery already recorded
+    transport = Transport(ME, page({"id": "4", "text": "Wanted", "created_at": at(NOW)}))
+    # When reconciliation looks for the text, excluding the ids of other deliveries
+    found = channel_on(transport).find_recent(
+        "hertspolice", "Wanted", NOW, exclude_ids=frozenset({"4"})
+    )
+    # Then that post is not taken for this delivery's
+    assert found is None
+
+
+def test_find_recent_does_not_take_an_appeal_for_another_with_a_different_link() -> None:
+    # Given the Smith appeal on the account, and the Jones appeal never published
+    smith = listed(
+        "Missing person appeal: have you seen him? https://t.co/Sm1th00001",
+        ("https://t.co/Sm1th00001", "https://www.herts.police.uk/appeals/smith"),
+    )
+    transport = Transport(ME, page({**smith, "created_at": at(NOW)}))
+    # When reconciliation looks for the Jones appeal
+    found = channel_on(transport).find_recent("hertspolice", JONES, NOW - timedelta(minutes=5))
+    # Then it is not there
+    assert found is None
 
 
 def test_find_recent_raises_when_x_refuses_the_listing() -> None:

@@ -39,7 +39,20 @@ class Channel(Protocol):
         """Publish `text` from `account`, as a reply to the remote id `reply_to` if given."""
         ...
 
-    def find_recent(self, account: str, text: str, since: datetime) -> Outcome | None:
-        """Reconciliation: a SENT outcome if a post with exactly `text` is among the
-        account's posts since `since`; None if it is not there."""
+    def find_recent(
+        self,
+        account: str,
+        text: str,
+        since: datetime,
+        *,
+        exclude_ids: frozenset[str] = frozenset(),
+    ) -> Outcome | None:
+        """Reconciliation: a SENT outcome if a post with exactly `text` (links included) is
+        among the account's posts created at or after `since`; None if it is not there.
+
+        `since` is the moment the attempt began (the record's ATTEMPTING time): an older
+        post is another delivery's, never this one's. A channel whose clock is not the
+        caller's may allow a small skew, which it documents. Posts whose remote id is in
+        `exclude_ids` (recorded for other deliveries) are never returned. Raises when the
+        account cannot be read: an error is never reported as "not there"."""
         ...

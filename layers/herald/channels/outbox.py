@@ -190,9 +190,17 @@ class OutboxChannel:
             )
         return Outcome(OutcomeKind.SENT, remote_id=entry.id, url=self._url(entry.id))
 
-    def find_recent(self, account: str, text: str, since: datetime) -> Outcome | None:
+    def find_recent(
+        self,
+        account: str,
+        text: str,
+        since: datetime,
+        *,
+        exclude_ids: frozenset[str] = frozenset(),
+    ) -> Outcome | None:
         """SENT for the newest entry of `account` with exactly `text` published at or after
-        `since`; None if there is none. An unreadable outbox raises OSError."""
+        `since` (one clock stamps and compares: no skew), whose id is not in `exclude_ids`;
+        None if there is none. An unreadable outbox raises OSError."""
         if not self.path.exists():
             return None
         with self._locked(exclusive=False):
@@ -203,6 +211,7 @@ class OutboxChannel:
                 and entry.account == account
                 and entry.text == text
                 and entry.published_at >= since
+                and entry.id not in exclude_ids
             ):
                 return Outcome(
                     OutcomeKind.SENT,

@@ -20,6 +20,7 @@ import logging
 import mimetypes
 import re
 import threading
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -69,10 +70,89 @@ def post_url(handle: str | None, post_id: str) -> str:
     return f"https://x.com/{handle or 'i/web'}/status/{post_id}"
 
 
-def comparable_text(text: str) -> str:
-    """Text as compared in reconciliation: X returns `&amp;` for `&`, rewrites links to t.co
-    and appends a media link, so entities are unescaped, links dropped, spaces collapsed."""
-    return " ".join(_URL.sub(" ", html.unescape(text)).split())
+# --- recognising a post as X lists it ------------------------------------------------------
+
+# X stamps created_at with its own clock. A post it stamps up to this long before `since`
+# (the attempt's start by herald's clock) still counts as made by the attempt.
+CLOCK_SKEW = timedelta(seconds=2)
+
+_MEDIA_LINK = re.compile(r"https://(?:x|twitter)\.com/[^/]+/status/\d+/(?:photo|video)/\d+")
+
+
+def normalized_text(text: str) -> str:
+    """Text as compared: NFC (as X stores it), runs of white space as one space, trimmed."""
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def listed_text_pattern(post: Mapping[str, Any]) -> re.Pattern[str]:
+    """What a post X lists must have been posted as, as a pattern over `normalized_text`.
+
+    X returns `text` with every link replaced by a t.co link, `&`, `<`, `>` escaped, and a
+    t.co link to the media appended; `entities.urls` maps each t.co `url` to its
+    `expanded_url`. So the literal parts are unescaped and each t.co link must have been
+    its expanded URL exactly (or, when X added `http://` to a bare domain, without it).
+    A t.co link X gives no expanded URL for stays literal: it matches no text herald sends.
+    """
+    text = str(post.get("text", ""))
+    entities = post.get("entities")
+    urls = entities.get("urls") if isinstance(entities, Mapping) else None
+    links: dict[str, str] = {}
+    for entity in urls if isinstance(urls, list) else []:
+        short = entity.get("url") if isinstance(entity, Mapping) else None
+        expanded = entity.get("expanded_url") if isinstance(entity, Mapping) else None
+        if not (isinstance(short, str) and short and isinstance(expanded, str) and expanded):
+            continue
+        if _is_media_link(entity) and text.rstrip().endswith(short):
+            text = text.rstrip()[: -len(short)]  # the media link X appends: not in the text
+        else:
+            links[short] = expanded
+    text = text.strip()
+    pieces: list[str] = []
+    position = 0
+    if links:
+        alternatives = "|".join(re.escape(short) for short in sorted(links, key=len, reverse=True))
+        for match in re.finditer(alternatives, text):
+            pieces.append(_literal(text[position : match.start()]))
+            pieces.append(_link_pattern(links[match.group()]))
+            position = match.end()
+    pieces.append(_literal(text[position:]))
+    return re.compile("".join(pieces), re.DOTALL)
+
+
+def matches_listed(text: str, post: Mapping[str, Any]) -> bool:
+    """True if `post`, as X lists it, is `text` as herald sent it, links included."""
+    return listed_text_pattern(post).fullmatch(normalized_text(text)) is not None
+
+
+def _is_media_link(entity: Mapping[str, Any]) -> bool:
+    expanded = entity.get("expanded_url")
+    return "media_key" in entity or (
+        isinstance(expanded, str) and _MEDIA_LINK.fullmatch(expanded) is not None
+    )
+
+
+def _literal(listed: str) -> str:
+    """A stretch of listed text between links, as a pattern: unescaped, spaces as compared."""
+    plain = unicodedata.normalize("NFC", html.unescape(listed))
+    return re.escape(re.sub(r"\s+", " ", plain))
+
+
+def _link_pattern(expanded: str) -> str:
+    forms = [expanded]
+    if expanded.startswith("http://"):
+        forms.append(expanded[len("http://") :])  # X adds http:// to a link written without
+    return "(?:" + "|".join(re.escape(form) for form in forms) + ")"
+
+
+def _created_at(post: Mapping[str, Any]) -> datetime | None:
+    value = post.get("created_at")
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # --- outcome mapping ---------------------------------------------------------------------
@@ -453,50 +533,68 @@ class XChannel:
 
     # -- reconciliation --
 
-    def find_recent(self, account: str, text: str, since: datetime) -> Outcome | None:
-        """SENT with the post's id and URL if `account` posted `text` since `since`; None if
-        it is not among the account's posts. Raises XLookupError when X cannot be read (an
-        error is never reported as "not there")."""
+    def find_recent(
+        self,
+        account: str,
+        text: str,
+        since: datetime,
+        *,
+        exclude_ids: frozenset[str] = frozenset(),
+    ) -> Outcome | None:
+        """SENT with the post's id and URL if `account` posted `text` at or after `since`;
+        None if it is not among the account's posts. Raises XLookupError when X cannot be
+        read (an error is never reported as "not there").
+
+        A post matches on its full text with each t.co link expanded (`matches_listed`),
+        never on the words alone: two appeals differing only in their link are two posts.
+        `since` is when the attempt began (the record's ATTEMPTING time): a post X dates
+        earlier, by more than `CLOCK_SKEW` (2 s) between X's clock and ours, is another
+        delivery's. A post whose id is in `exclude_ids` (recorded for another delivery) is
+        never returned. Of several matches, the newest is returned.
+        """
         try:
             credentials = self._credentials.for_account(self.name, account)
         except CredentialsError as error:
             raise XLookupError(str(error)) from None
         client = self._client(account, credentials)
         user_id = self._user_id(account, client)
-        wanted = comparable_text(text)
-        close_match: str | None = None
+        earliest = since - CLOCK_SKEW
         token: str | None = None
         for _ in range(self._lookup_pages):
-            try:
-                answer = client.get_users_tweets(
-                    user_id,
-                    start_time=since,
-                    max_results=100,
-                    tweet_fields=["created_at"],
-                    pagination_token=token,
-                    user_auth=True,
-                )
-            except Exception as error:
-                raise XLookupError(
-                    f"cannot list the posts of X account {account!r}: {_lookup_reason(error)}"
-                ) from None
-            if not isinstance(answer, Mapping):
-                raise XLookupError(f"X's list of the posts of {account!r} could not be read")
-            posts = answer.get("data") or []
-            if not posts and answer.get("errors"):
-                raise XLookupError(
-                    f"cannot list the posts of X account {account!r}: {_x_message(answer)}"
-                )
-            for post in posts:
-                remote = str(post.get("text", ""))
-                if remote == text:
+            answer = self._posts_page(client, account, user_id, earliest, token)
+            for post in answer.get("data") or []:
+                if isinstance(post, Mapping) and _is_the_post(post, text, earliest, exclude_ids):
                     return self._found(account, str(post["id"]))
-                if close_match is None and wanted and comparable_text(remote) == wanted:
-                    close_match = str(post["id"])
             token = (answer.get("meta") or {}).get("next_token")
             if not token:
                 break
-        return self._found(account, close_match) if close_match else None
+        return None
+
+    def _posts_page(
+        self, client: Any, account: str, user_id: str, earliest: datetime, token: str | None
+    ) -> Mapping[str, Any]:
+        """One page of the account's posts since `earliest`, newest first, with their
+        creation time and links (`entities`)."""
+        try:
+            answer = client.get_users_tweets(
+                user_id,
+                start_time=earliest,
+                max_results=100,
+                tweet_fields=["created_at", "entities"],
+                pagination_token=token,
+                user_auth=True,
+            )
+        except Exception as error:
+            raise XLookupError(
+                f"cannot list the posts of X account {account!r}: {_lookup_reason(error)}"
+            ) from None
+        if not isinstance(answer, Mapping):
+            raise XLookupError(f"X's list of the posts of {account!r} could not be read")
+        if not answer.get("data") and answer.get("errors"):
+            raise XLookupError(
+                f"cannot list the posts of X account {account!r}: {_x_message(answer)}"
+            )
+        return answer
 
     def _found(self, account: str, post_id: str) -> Outcome:
         return Outcome(
@@ -592,6 +690,19 @@ def _data_id(answer: Any) -> str | None:
     data = answer.get("data") if isinstance(answer, Mapping) else None
     post_id = data.get("id") if isinstance(data, Mapping) else None
     return str(post_id) if post_id not in (None, "") else None
+
+
+def _is_the_post(
+    post: Mapping[str, Any], text: str, earliest: datetime, exclude_ids: frozenset[str]
+) -> bool:
+    """Whether a listed post is the one that published `text` since `earliest`."""
+    post_id = str(post.get("id") or "")
+    if not post_id or post_id in exclude_ids:
+        return False
+    created = _created_at(post)
+    if created is not None and created < earliest:
+        return False
+    return matches_listed(text, post)
 
 
 def _no_credentials(error: CredentialsError) -> Outcome:
