@@ -109,13 +109,14 @@ def test_401_fails_and_says_to_reconnect_the_account() -> None:
     assert "reconnect the account" in (outcome.reason or "")
 
 
-def test_403_duplicate_content_is_unknown() -> None:
+def test_403_duplicate_content_is_unknown_and_marked_as_duplicate() -> None:
     # Given X's duplicate-content 403
     body = {"detail": DUPLICATE_DETAIL, "type": "about:blank", "title": "Forbidden", "status": 403}
     # When it is mapped
     outcome = x_status(403, body)
-    # Then it may have been published by an earlier attempt: UNKNOWN
+    # Then it may have been published by an earlier attempt: UNKNOWN, marked as X's evidence
     assert outcome.kind is OutcomeKind.UNKNOWN
+    assert outcome.duplicate
 
 
 def test_other_403s_fail_for_good() -> None:
@@ -570,6 +571,44 @@ def test_find_recent_does_not_take_an_appeal_for_another_with_a_different_link()
     found = channel_on(transport).find_recent("hertspolice", JONES, NOW - timedelta(minutes=5))
     # Then it is not there
     assert found is None
+
+
+DUPLICATE = (403, {"detail": DUPLICATE_DETAIL, "title": "Forbidden", "status": 403})
+
+
+def test_a_duplicate_refusal_is_settled_by_finding_the_post() -> None:
+    # Given X refuses the post as a duplicate, and the account has it from an hour ago
+    earlier = NOW - timedelta(hours=1)
+    transport = Transport(
+        DUPLICATE, ME, page({"id": "4", "text": "Hello", "created_at": at(earlier)})
+    )
+    # When it is published
+    outcome = channel_on(transport).publish("hertspolice", "Hello", None, [])
+    # Then it is SENT with the id found, marked as settled from X's duplicate refusal
+    assert (outcome.kind, outcome.remote_id) == (OutcomeKind.SENT, "4")
+    assert outcome.url == "https://x.com/HertsPolice/status/4"
+    assert outcome.duplicate
+    assert "duplicate" in (outcome.reason or "")
+    # And the account was searched over the last 24 hours (and 2 s of clock skew)
+    assert "start_time=2021-02-08T07%3A59%3A58Z" in (transport.sent[2][0].url or "")
+
+
+@pytest.mark.parametrize(
+    ("listing", "said"),
+    [(page(), "not among the account's posts"), ((503, {"title": "Unavailable"}), "503")],
+    ids=["not found", "listing failed"],
+)
+def test_a_duplicate_refusal_not_found_stays_unknown_and_marked(
+    listing: tuple[int, Any], said: str
+) -> None:
+    # Given X refuses the post as a duplicate, and the post cannot be found
+    transport = Transport(DUPLICATE, ME, listing)
+    # When it is published
+    outcome = channel_on(transport).publish("hertspolice", "Hello", None, [])
+    # Then it stays UNKNOWN, marked as a duplicate refusal, saying why it was not settled
+    assert outcome.kind is OutcomeKind.UNKNOWN
+    assert outcome.duplicate
+    assert said in (outcome.reason or "")
 
 
 def test_find_recent_raises_when_x_refuses_the_listing() -> None:

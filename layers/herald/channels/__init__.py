@@ -28,6 +28,10 @@ class Outcome:
     reason: str | None = None
     retryable: bool = False
     retry_at: datetime | None = None
+    # The network refused the call as duplicate content (X's 403): evidence that the same
+    # text is already on the account, perhaps from an earlier attempt. SENT with it: the
+    # post was found there (its remote_id); UNKNOWN with it: it was not found (yet).
+    duplicate: bool = False
 
 
 class Channel(Protocol):

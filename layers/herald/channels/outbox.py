@@ -172,6 +172,7 @@ class OutboxChannel:
                     OutcomeKind.UNKNOWN,
                     reason="refused as duplicate content (as X's 403): the same text is already "
                     "in the outbox for this account, maybe from an earlier attempt: reconcile",
+                    duplicate=True,
                 )
             entry = OutboxEntry(
                 id=_next_id(entries),

@@ -3,6 +3,8 @@
 Every outcome is reported, never raised: what X answered, or what the network did, becomes
 SENT, FAILED (definitely not published), RATE_LIMITED or UNKNOWN (may be published; reconcile
 with `find_recent`, never re-post blindly). The create call is made once and never retried.
+X's 403 duplicate refusal is evidence the text is already on the account: the channel looks
+for it at once and reports SENT with its id when found (`Outcome.duplicate` marks both cases).
 
 tweepy's Client always builds `https://api.twitter.com` URLs and sets no timeout, so the
 Client is given a requests session that routes its calls to `base_url` and applies
@@ -22,7 +24,7 @@ import re
 import threading
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -75,6 +77,8 @@ def post_url(handle: str | None, post_id: str) -> str:
 # X stamps created_at with its own clock. A post it stamps up to this long before `since`
 # (the attempt's start by herald's clock) still counts as made by the attempt.
 CLOCK_SKEW = timedelta(seconds=2)
+# How far back a post refused as duplicate content is looked for on the account.
+DUPLICATE_LOOKBACK = timedelta(hours=24)
 
 _MEDIA_LINK = re.compile(r"https://(?:x|twitter)\.com/[^/]+/status/\d+/(?:photo|video)/\d+")
 
@@ -190,7 +194,8 @@ def outcome_for_status(
         return Outcome(
             OutcomeKind.UNKNOWN,
             reason=f"X refused {what} as duplicate content (403){said}; the same text is "
-            "already on the account, maybe from an earlier attempt: reconcile",
+            "already on the account, maybe from an earlier attempt",
+            duplicate=True,
         )
     if 400 <= status < 500:
         return Outcome(
@@ -454,7 +459,10 @@ class XChannel:
                 user_auth=True,
             )
         except Exception as error:
-            return outcome_for_exception(error, stage=Stage.POST, account=account, now=now)
+            outcome = outcome_for_exception(error, stage=Stage.POST, account=account, now=now)
+            if outcome.duplicate:
+                return self._settle_duplicate(account, text, now, outcome)
+            return outcome
         post_id = _data_id(answer)
         if post_id is None:
             return Outcome(
@@ -463,6 +471,32 @@ class XChannel:
             )
         return Outcome(
             OutcomeKind.SENT, remote_id=post_id, url=post_url(self._handle(account), post_id)
+        )
+
+    def _settle_duplicate(
+        self, account: str, text: str, now: datetime, refused: Outcome
+    ) -> Outcome:
+        """X refused `text` as duplicate content: evidence it is on the account already,
+        perhaps from an earlier attempt whose answer was lost. Look for it over the last
+        `DUPLICATE_LOOKBACK` (24 h): SENT with its id if found, else the UNKNOWN refusal.
+        Both keep `duplicate=True`: the caller still checks the id is no other delivery's."""
+        try:
+            found = self.find_recent(account, text, now - DUPLICATE_LOOKBACK)
+        except XLookupError as error:
+            return replace(refused, reason=f"{refused.reason}; looking for it failed: {error}")
+        if found is None or found.remote_id is None:
+            return replace(
+                refused,
+                reason=f"{refused.reason}; it is not among the account's posts of the last "
+                f"{DUPLICATE_LOOKBACK.total_seconds() / 3600:.0f} hours (yet)",
+            )
+        return Outcome(
+            OutcomeKind.SENT,
+            remote_id=found.remote_id,
+            url=found.url,
+            reason=f"X refused the post as a duplicate; it was found on the account "
+            f"as post {found.remote_id}",
+            duplicate=True,
         )
 
     def _upload(
@@ -719,14 +753,7 @@ def _no_credentials(error: CredentialsError) -> Outcome:
 
 def _about(outcome: Outcome, file_name: str) -> Outcome:
     """Name the media file in an outcome's reason."""
-    return Outcome(
-        outcome.kind,
-        remote_id=outcome.remote_id,
-        url=outcome.url,
-        reason=f"{file_name}: {outcome.reason}",
-        retryable=outcome.retryable,
-        retry_at=outcome.retry_at,
-    )
+    return replace(outcome, reason=f"{file_name}: {outcome.reason}")
 
 
 def _lookup_reason(error: BaseException) -> str:
