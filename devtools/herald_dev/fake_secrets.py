@@ -7,7 +7,8 @@ there is no Secrets Manager, so this serves the one call herald makes,
 Powertools, unchanged, to read a secret.
 
 It requires an `Authorization` header (every SDK request is signed) but does not check the
-SigV4 signature. It never logs or echoes a secret's value.
+SigV4 signature. It never logs or echoes a secret's value. `fail_next` makes the next reads
+fail as Secrets Manager does when throttled (ThrottlingException) or broken (500).
 
 In a test:
 
@@ -29,6 +30,7 @@ import threading
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from enum import StrEnum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,21 @@ DEFAULT_REGION = "eu-west-2"
 NOT_FOUND_MESSAGE = "Secrets Manager can't find the specified secret."
 _JSON = "application/x-amz-json-1.1"
 _MAX_BODY = 64 * 1024
+
+
+class SecretsFault(StrEnum):
+    THROTTLING = "throttling"  # 400 ThrottlingException: Rate exceeded
+    INTERNAL_ERROR = "internal_error"  # 500 InternalServiceError
+
+
+_FAULT_ANSWERS: dict[SecretsFault, tuple[int, str, str]] = {
+    SecretsFault.THROTTLING: (400, "ThrottlingException", "Rate exceeded"),
+    SecretsFault.INTERNAL_ERROR: (
+        500,
+        "InternalServiceError",
+        "An error occurred on the server side.",
+    ),
+}
 
 
 class _Server(ThreadingHTTPServer):
@@ -112,6 +129,7 @@ class FakeSecrets(LoopbackService):
         self._secrets: dict[str, str] = {}
         self._created = datetime.now(UTC).timestamp()
         self._calls = 0
+        self._faults: list[SecretsFault] = []
         for name, value in (secrets or {}).items():
             self.put(name, value)
 
@@ -135,9 +153,24 @@ class FakeSecrets(LoopbackService):
         with self._lock:
             return sorted(self._secrets)
 
+    # -- fault injection --
+
+    def fail_next(self, kind: SecretsFault | str, times: int = 1) -> None:
+        """Make the next `times` GetSecretValue requests fail as `kind`. The SDK retries
+        some errors by itself: give a client with `max_attempts=1` to see each one."""
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        with self._lock:
+            self._faults.extend([SecretsFault(kind)] * times)
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
     @property
     def calls(self) -> int:
-        """GetSecretValue requests answered, found or not (to observe caching)."""
+        """GetSecretValue requests answered, found or not, failed by a fault or not (to
+        observe caching)."""
         with self._lock:
             return self._calls
 
@@ -168,7 +201,11 @@ class FakeSecrets(LoopbackService):
             return _error("InvalidParameterException", "SecretId is required")
         with self._lock:
             self._calls += 1
+            fault = self._faults.pop(0) if self._faults else None
             found = self._find(secret_id)
+        if fault is not None:
+            status, kind, message = _FAULT_ANSWERS[fault]
+            return status, {"__type": kind, "message": message}
         if found is None:
             return _error("ResourceNotFoundException", NOT_FOUND_MESSAGE)
         name, value = found

@@ -66,7 +66,9 @@ _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
 
 _INVALID_REQUEST = "https://api.twitter.com/2/problems/invalid-request"
 _MEDIA_CATEGORIES = ("tweet_image", "tweet_gif")
-_URL = re.compile(r"https?://\S+")
+_URL = re.compile(r"https?://[^\s<>\"]+")
+_URL_TRAILING = ".,:;!?'\")]"  # punctuation X leaves out of a link at its end
+_DISPLAY_URL_LENGTH = 26  # X shortens display_url with an ellipsis past about this
 
 
 class FaultKind(StrEnum):
@@ -182,6 +184,41 @@ def _invalid(message: str, parameter: str, value: object) -> _Response:
     )
 
 
+# --- how X rewrites links --------------------------------------------------------------
+
+
+def _link_spans(text: str) -> list[tuple[int, int]]:
+    """Where the links of `text` are, without the punctuation that ends a sentence."""
+    spans = []
+    for match in _URL.finditer(text):
+        end = match.end()
+        while end > match.start() and text[end - 1] in _URL_TRAILING:
+            end -= 1
+        spans.append((match.start(), end))
+    return spans
+
+
+def _tco(seed: str) -> str:
+    return "https://t.co/" + hashlib.sha1(seed.encode()).hexdigest()[:10]
+
+
+def _display_url(link: str) -> str:
+    shown = re.sub(r"^https?://", "", link)
+    if len(shown) > _DISPLAY_URL_LENGTH:
+        shown = shown[: _DISPLAY_URL_LENGTH - 1] + "…"
+    return shown
+
+
+def _url_entity(start: int, short: str, expanded: str, display: str) -> dict[str, Any]:
+    return {
+        "start": start,
+        "end": start + len(short),
+        "url": short,
+        "expanded_url": expanded,
+        "display_url": display,
+    }
+
+
 # --- OAuth 1.0a (RFC 5849), checked independently of the client's libraries ---------------
 
 
@@ -252,8 +289,11 @@ class FakeX(LoopbackService):
 
     `secret` is in the Secrets Manager secret's shape (`{"x": {account: {four keys}}}`);
     `accounts` optionally gives each account a `handle` and a numeric `user_id`.
-    `render_like_x` makes listed posts read as X returns them (links shortened to t.co,
-    `&`, `<`, `>` escaped, a media link appended), to exercise reconciliation.
+    Posts read back as X returns them (`render_like_x`, the default): each link replaced
+    by a t.co link, `&`, `<`, `>` escaped, a t.co media link appended to a post with media,
+    and, with `tweet.fields=entities`, `entities.urls` giving each t.co link's `url`,
+    `expanded_url`, `display_url` (and the media link's `media_key`). With
+    `render_like_x=False` they read back exactly as posted, without entities.
     """
 
     server_class = _Server
@@ -268,7 +308,7 @@ class FakeX(LoopbackService):
         host: str = "127.0.0.1",
         port: int = 0,
         latency: float = 0.0,
-        render_like_x: bool = False,
+        render_like_x: bool = True,
         max_hang: float = 60.0,
         clock: Callable[[], datetime] | None = None,
         verbose: bool = False,
@@ -781,6 +821,7 @@ class FakeX(LoopbackService):
                     },
                 )
             posts = [p for p in reversed(self._posts) if p.user_id == user_id]
+            handle = next(a.handle for a in self._accounts.values() if a.user_id == user_id)
         if "start_time" in bounds:
             posts = [p for p in posts if p.created_at >= bounds["start_time"]]
         if "end_time" in bounds:
@@ -790,16 +831,7 @@ class FakeX(LoopbackService):
         start = int(params.get("pagination_token") or 0)
         page = posts[start : start + max_results]
         fields = set(params.get("tweet.fields", "").split(","))
-        data = []
-        for post in page:
-            item: dict[str, Any] = {
-                "id": post.id,
-                "text": self._rendered(post),
-                "edit_history_tweet_ids": [post.id],
-            }
-            if "created_at" in fields:
-                item["created_at"] = _iso(post.created_at)
-            data.append(item)
+        data = [self._listed(post, handle, fields) for post in page]
         meta: dict[str, Any] = {"result_count": len(page)}
         if page:
             meta["newest_id"], meta["oldest_id"] = page[0].id, page[-1].id
@@ -807,16 +839,38 @@ class FakeX(LoopbackService):
             meta["next_token"] = str(start + max_results)
         return _Response(200, {"data": data, "meta": meta} if data else {"meta": meta})
 
-    def _rendered(self, post: PublishedPost) -> str:
+    def _listed(self, post: PublishedPost, handle: str, fields: set[str]) -> dict[str, Any]:
+        """A post as GET /2/users/:id/tweets lists it, with the `fields` asked for."""
+        text, urls = self._rendered(post, handle)
+        item: dict[str, Any] = {"id": post.id, "text": text, "edit_history_tweet_ids": [post.id]}
+        if "created_at" in fields:
+            item["created_at"] = _iso(post.created_at)
+        if "entities" in fields and urls:
+            item["entities"] = {"urls": urls}
+        return item
+
+    def _rendered(self, post: PublishedPost, handle: str) -> tuple[str, list[dict[str, Any]]]:
+        """The text as X returns it, and its `entities.urls` (indices in code points)."""
         if not self.render_like_x:
-            return post.text
-        text = html.escape(post.text, quote=False)
-        text = _URL.sub(
-            lambda m: "https://t.co/" + hashlib.sha1(m.group().encode()).hexdigest()[:10], text
-        )
+            return post.text, []
+        out, urls, position = "", [], 0
+        for start, end in _link_spans(post.text):
+            link = post.text[start:end]
+            out += html.escape(post.text[position:start], quote=False)
+            short = _tco(f"{post.id} {start} {link}")
+            urls.append(_url_entity(len(out), short, link, _display_url(link)))
+            out += short
+            position = end
+        out += html.escape(post.text[position:], quote=False)
         if post.media:
-            text += " https://t.co/" + post.media[0].media_key.replace("_", "")[:10]
-        return text
+            out += " "
+            short = _tco(f"{post.id} media")
+            expanded = f"https://x.com/{handle}/status/{post.id}/photo/1"
+            entity = _url_entity(len(out), short, expanded, "pic.x.com/" + short[-10:])
+            entity["media_key"] = post.media[0].media_key
+            urls.append(entity)
+            out += short
+        return out, urls
 
     # -- control endpoints, for faults injected from another process --
 
@@ -886,7 +940,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
     parser.add_argument(
-        "--render-like-x", action="store_true", help="list posts with t.co links, as X does"
+        "--verbatim",
+        action="store_true",
+        help="list posts exactly as posted (default: t.co links and entities, as X does)",
     )
     parser.add_argument("--verbose", action="store_true", help="log each request on stderr")
     args = parser.parse_args(argv)
@@ -899,7 +955,7 @@ def main(argv: list[str] | None = None) -> int:
         secret,
         host=args.host,
         port=args.port,
-        render_like_x=args.render_like_x,
+        render_like_x=not args.verbatim,
         verbose=args.verbose,
     ).start()
     fake.set_latency(args.latency)

@@ -20,12 +20,26 @@ DEFAULT_MAX_AGE_SECONDS = 300
 
 
 class CredentialsError(Exception):
-    """Credentials cannot be had for an account; the message names it, never a value."""
+    """Credentials cannot be had for an account; the message names it, never a value.
 
-    def __init__(self, message: str, *, channel: str | None = None, account: str | None = None):
+    `retryable` is true when the secret could not be read (throttled, unreachable, any AWS
+    error): a later attempt may succeed once Secrets Manager recovers. It is false when the
+    secret was read and has no keys for the account, or is malformed: only a person can
+    fix that.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        channel: str | None = None,
+        account: str | None = None,
+        retryable: bool = False,
+    ):
         super().__init__(message)
         self.channel = channel
         self.account = account
+        self.retryable = retryable
 
 
 @dataclass(frozen=True, repr=False)
@@ -116,6 +130,7 @@ class SecretsManagerCredentials:
 
     The secret is cached for `max_age` seconds, so a warm function does not call Secrets
     Manager on every tick, and a reconnected account is picked up within that time.
+    A failed read is not cached, and raises a retryable CredentialsError.
     Pass `boto3_client` to use a particular client (tests, another endpoint).
     """
 
@@ -128,6 +143,9 @@ class SecretsManagerCredentials:
     ) -> None:
         if not secret_id:
             raise ValueError("secret_id is required (CREDENTIALS_SECRET)")
+        from herald.observability import quiet_sdk_loggers
+
+        quiet_sdk_loggers()  # botocore would log the secret's value at DEBUG
         self.secret_id = secret_id
         self.max_age = max_age
         self._boto3_client = boto3_client
@@ -146,6 +164,7 @@ class SecretsManagerCredentials:
             GetParameterError,
             TransformParameterError,
         )
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             if self._boto3_client is None:
@@ -160,7 +179,12 @@ class SecretsManagerCredentials:
             raise CredentialsError(f"secret {self.secret_id!r} does not hold valid JSON") from None
         except GetParameterError as error:
             raise CredentialsError(
-                f"cannot read secret {self.secret_id!r}: {_aws_error_summary(error)}"
+                f"cannot read secret {self.secret_id!r}: {_aws_error_summary(error)}",
+                retryable=True,
+            ) from None
+        except (BotoCoreError, ClientError) as error:  # e.g. while the client is made
+            raise CredentialsError(
+                f"cannot read secret {self.secret_id!r}: {type(error).__name__}", retryable=True
             ) from None
         if not isinstance(value, Mapping):
             raise CredentialsError(f"secret {self.secret_id!r} must hold a JSON object")

@@ -511,6 +511,12 @@ class _Call:
 
     def record(self, outcome: Outcome) -> str | None:
         engine, delivery, tick = self.engine, self.delivery, self.tick
+        others = {rid for k, rid in tick.sent_ids.items() if k != delivery.key}
+        if outcome.duplicate and outcome.remote_id in others:
+            # The post found after a duplicate refusal is recorded for another delivery:
+            # it is no evidence for this one.
+            reason = f"refused as a duplicate of post {outcome.remote_id}, another delivery's"
+            outcome = Outcome(OutcomeKind.UNKNOWN, reason=reason, duplicate=True)
         if not self.attempting and outcome.kind in (OutcomeKind.SENT, OutcomeKind.UNKNOWN):
             # A channel that made its call without asking first: record the attempt now.
             engine.ledger.mark_attempting(delivery.key, self.token, tick.now, self.text)

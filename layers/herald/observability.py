@@ -9,6 +9,7 @@ refused events and ticks the ledger could not serve through `refuse_event` and
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -35,10 +36,24 @@ METRIC_EVENTS = frozenset(
 )
 
 
+# The AWS SDK and the HTTP stack log whole requests and answers at DEBUG: botocore logs the
+# GetSecretValue answer, secret included. Whatever level the root logger is given (Lambda's
+# application log level, a developer's basicConfig), they log from WARNING up only.
+SDK_LOGGERS = ("botocore", "boto3", "urllib3")
+
+
+def quiet_sdk_loggers() -> None:
+    """Pin the SDK's and the HTTP stack's loggers to WARNING. Called where logging is set
+    up (`logger()`, at the handler's import) and before the secret is ever read."""
+    for name in SDK_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 @cache
 def logger() -> Logger:
     from aws_lambda_powertools import Logger
 
+    quiet_sdk_loggers()
     return Logger(service=SERVICE)
 
 

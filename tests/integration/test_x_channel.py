@@ -15,6 +15,7 @@ from herald.channels import OutcomeKind
 from herald.channels.x import XChannel, XLookupError
 from herald.delivery import MediaItem
 from herald_dev.fake_x import (
+    DUPLICATE_DETAIL,
     MEDIA_METADATA,
     MEDIA_UPLOAD,
     TWEETS,
@@ -123,14 +124,33 @@ def test_an_account_with_no_credentials_fails_naming_it(fake_x: FakeX, x_channel
     assert fake_x.requests == []
 
 
-def test_a_duplicate_is_unknown_not_failed(fake_x: FakeX, x_channel: XChannel) -> None:
-    # Given a text already on the account (an earlier attempt got through)
-    assert x_channel.publish("hertspolice", "Said once", None, []).kind is OutcomeKind.SENT
+def test_a_duplicate_is_found_on_the_account_and_sent_with_its_id(
+    fake_x: FakeX, x_channel: XChannel
+) -> None:
+    # Given a text already on the account: an earlier attempt got through, unanswered
+    fake_x.fail_next(TWEETS, FaultKind.DROP_AFTER_ACCEPT)
+    assert x_channel.publish("hertspolice", "Said once", None, []).kind is OutcomeKind.UNKNOWN
     # When the same text is published again
     outcome = x_channel.publish("hertspolice", "Said once", None, [])
-    # Then X's 403 duplicate means "maybe published": UNKNOWN, to reconcile
-    assert outcome.kind is OutcomeKind.UNKNOWN
+    # Then X's 403 duplicate is evidence: the post is found, SENT with its id, marked
+    [post] = fake_x.posts
+    assert (outcome.kind, outcome.remote_id) == (OutcomeKind.SENT, post.id)
+    assert outcome.url == f"https://x.com/HertsPolice/status/{post.id}"
+    assert outcome.duplicate
     assert "duplicate" in (outcome.reason or "")
+
+
+def test_a_duplicate_refusal_for_a_post_not_found_stays_unknown(
+    fake_x: FakeX, x_channel: XChannel
+) -> None:
+    # Given X refuses the next post as a duplicate, though the account does not show it
+    fake_x.fail_next(TWEETS, FaultKind.FORBIDDEN, detail=DUPLICATE_DETAIL)
+    # When it is published
+    outcome = x_channel.publish("hertspolice", "Refused, yet nowhere", None, [])
+    # Then it stays UNKNOWN for the engine to settle, marked as a duplicate refusal
+    assert outcome.kind is OutcomeKind.UNKNOWN
+    assert outcome.duplicate
+    assert fake_x.posts == []
 
 
 def test_a_429_is_rate_limited_until_xs_reset_time(fake_x: FakeX, x_channel: XChannel) -> None:
@@ -251,8 +271,7 @@ def test_find_recent_ignores_posts_before_since(fake_x: FakeX, x_channel: XChann
 
 
 def test_find_recent_matches_text_as_x_rewrites_it(fake_x: FakeX, x_channel: XChannel) -> None:
-    # Given X lists texts with t.co links and escaped ampersands
-    fake_x.render_like_x = True
+    # Given X lists texts with t.co links and escaped ampersands (as the fake does)
     text = "Tips & advice: https://www.saferinternet.org.uk/safer-internet-day"
     assert x_channel.publish("hertspolice", text, None, []).kind is OutcomeKind.SENT
     # When reconciliation looks for the text as it was published

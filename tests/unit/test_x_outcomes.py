@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import ssl
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +24,7 @@ from urllib3.exceptions import (
     NewConnectionError,
     ProtocolError,
 )
+from urllib3.exceptions import SSLError as Urllib3SSLError
 
 from herald.channels import OutcomeKind
 from herald.channels.x import (
@@ -30,7 +32,7 @@ from herald.channels.x import (
     Stage,
     XChannel,
     XLookupError,
-    comparable_text,
+    matches_listed,
     outcome_for_exception,
     outcome_for_status,
     post_url,
@@ -107,13 +109,14 @@ def test_401_fails_and_says_to_reconnect_the_account() -> None:
     assert "reconnect the account" in (outcome.reason or "")
 
 
-def test_403_duplicate_content_is_unknown() -> None:
+def test_403_duplicate_content_is_unknown_and_marked_as_duplicate() -> None:
     # Given X's duplicate-content 403
     body = {"detail": DUPLICATE_DETAIL, "type": "about:blank", "title": "Forbidden", "status": 403}
     # When it is mapped
     outcome = x_status(403, body)
-    # Then it may have been published by an earlier attempt: UNKNOWN
+    # Then it may have been published by an earlier attempt: UNKNOWN, marked as X's evidence
     assert outcome.kind is OutcomeKind.UNKNOWN
+    assert outcome.duplicate
 
 
 def test_other_403s_fail_for_good() -> None:
@@ -223,6 +226,47 @@ def test_a_failure_after_sending_is_unknown(error: Exception) -> None:
     assert outcome.kind is OutcomeKind.UNKNOWN
 
 
+def tls_failure(library_error: ssl.SSLError) -> requests.exceptions.SSLError:
+    """A TLS error as requests raises it: its SSLError around urllib3's MaxRetryError around
+    urllib3's SSLError around the ssl module's, whether the handshake or a reply failed."""
+    reason = Urllib3SSLError(library_error)
+    return requests.exceptions.SSLError(MaxRetryError(None, "/2/tweets", reason))  # type: ignore[arg-type]
+
+
+def openssl_error(code: str, text: str) -> ssl.SSLError:
+    """An ssl.SSLError as the ssl module raises it, with OpenSSL's reason code."""
+    error = ssl.SSLError(1, f"[SSL: {code}] {text}")
+    error.reason = code  # type: ignore[misc]
+    error.library = "SSL"  # type: ignore[misc]
+    return error
+
+
+BAD_RECORD_MAC = openssl_error(
+    "DECRYPTION_FAILED_OR_BAD_RECORD_MAC", "decryption failed or bad record mac"
+)
+
+
+def test_a_tls_error_on_the_post_is_unknown_since_the_request_may_have_left() -> None:
+    # Given the TLS layer fails while the answer to the create call is read (bad record MAC),
+    # which urllib3 reports exactly as it reports a failed handshake
+    error = tls_failure(BAD_RECORD_MAC)
+    # When it is mapped
+    outcome = x_error(error)
+    # Then the post may be out: UNKNOWN, never FAILED-retryable (that would post it twice)
+    assert outcome.kind is OutcomeKind.UNKNOWN
+    assert not outcome.retryable
+    assert "nothing was sent" not in (outcome.reason or "")
+    assert "DECRYPTION_FAILED_OR_BAD_RECORD_MAC" in (outcome.reason or "")
+
+
+def test_a_tls_error_during_media_upload_fails_retryably() -> None:
+    # Given the same TLS error while an image is uploaded, before any create call
+    # When it is mapped at the media stage
+    outcome = x_error(tls_failure(BAD_RECORD_MAC), Stage.MEDIA)
+    # Then nothing can have been published: FAILED, retryable
+    assert (outcome.kind, outcome.retryable) == (OutcomeKind.FAILED, True)
+
+
 def test_a_timeout_during_media_upload_fails_retryably() -> None:
     # Given a read timeout while uploading an image
     # When it is mapped at the media stage
@@ -234,13 +278,73 @@ def test_a_timeout_during_media_upload_fails_retryably() -> None:
 # --- text comparison and URLs ------------------------------------------------------------
 
 
-def test_comparable_text_undoes_xs_rewriting() -> None:
-    # Given a text and X's rendering of it (escaped &, t.co links, appended media link)
+def listed(text: str, *links: tuple[str, str], media: str | None = None) -> dict[str, Any]:
+    """A post as X lists it: `links` are (t.co url, expanded url) pairs found in `text`;
+    `media` appends X's media link."""
+    urls: list[dict[str, Any]] = [
+        {"url": short, "expanded_url": expanded, "display_url": expanded.split("//")[-1]}
+        for short, expanded in links
+    ]
+    if media is not None:
+        text += f" {media}"
+        urls.append(
+            {
+                "url": media,
+                "expanded_url": "https://x.com/HertsPolice/status/4/photo/1",
+                "display_url": "pic.x.com/Media9",
+                "media_key": "3_77",
+            }
+        )
+    return {"id": "4", "text": text, "entities": {"urls": urls}}
+
+
+SMITH = "Missing person appeal: have you seen him? https://www.herts.police.uk/appeals/smith"
+JONES = "Missing person appeal: have you seen him? https://www.herts.police.uk/appeals/jones"
+
+
+def test_a_listed_post_matches_its_text_with_links_expanded_and_media_link_dropped() -> None:
+    # Given a text and X's rendering of it (escaped &, a t.co link, an appended media link)
     sent = "Tips & tricks https://example.org/a-long-path  today"
-    listed = "Tips &amp; tricks https://t.co/AbC123 today https://t.co/Media9"
-    # When both are made comparable
-    # Then they are equal
-    assert comparable_text(sent) == comparable_text(listed) == "Tips & tricks today"
+    post = listed(
+        "Tips &amp; tricks https://t.co/AbC123 today",
+        ("https://t.co/AbC123", "https://example.org/a-long-path"),
+        media="https://t.co/Media9",
+    )
+    # When they are compared
+    # Then the listed post is that text
+    assert matches_listed(sent, post)
+
+
+def test_posts_differing_only_in_their_link_do_not_match() -> None:
+    # Given the Smith appeal as X lists it
+    post = listed(
+        "Missing person appeal: have you seen him? https://t.co/Sm1th00001",
+        ("https://t.co/Sm1th00001", "https://www.herts.police.uk/appeals/smith"),
+    )
+    # When the Smith and the Jones appeals are compared with it
+    # Then only the Smith appeal is that post
+    assert matches_listed(SMITH, post)
+    assert not matches_listed(JONES, post)
+
+
+def test_a_link_x_gives_no_expanded_url_for_matches_nothing() -> None:
+    # Given a listed post whose t.co link X did not expand (no entities)
+    post = {"id": "4", "text": "Missing person appeal: have you seen him? https://t.co/Sm1th00001"}
+    # When either appeal is compared with it
+    # Then neither is assumed to be it
+    assert not matches_listed(SMITH, post)
+    assert not matches_listed(JONES, post)
+
+
+def test_a_bare_domain_that_x_expanded_with_http_still_matches() -> None:
+    # Given a text with a link written without a scheme, which X expands with http://
+    post = listed(
+        "Report it at https://t.co/Ceop000001", ("https://t.co/Ceop000001", "http://ceop.police.uk")
+    )
+    # When the text is compared with it
+    # Then it matches, and the same words with another address do not
+    assert matches_listed("Report it at ceop.police.uk", post)
+    assert not matches_listed("Report it at ceop.police.uk/other", post)
 
 
 def test_post_url_falls_back_to_i_web() -> None:
@@ -398,21 +502,113 @@ def test_an_account_without_credentials_fails_naming_account_and_channel() -> No
     assert transport.sent == []
 
 
+ME = (200, {"data": {"id": "9", "username": "HertsPolice"}})
+
+
+def page(*posts: dict[str, Any], next_token: str | None = None) -> tuple[int, dict[str, Any]]:
+    meta = {"next_token": next_token} if next_token else {}
+    return (200, {"data": list(posts), "meta": meta} if posts else {"meta": meta})
+
+
+def at(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
 def test_find_recent_follows_pages_until_the_text_is_found() -> None:
     # Given a first page without the text and a second page with it
     transport = Transport(
-        (200, {"data": {"id": "9", "username": "HertsPolice"}}),
-        (200, {"data": [{"id": "5", "text": "Other"}], "meta": {"next_token": "p2"}}),
-        (200, {"data": [{"id": "4", "text": "Wanted"}], "meta": {}}),
+        ME,
+        page({"id": "5", "text": "Other"}, next_token="p2"),
+        page({"id": "4", "text": "Wanted"}),
     )
-    # When reconciliation looks for it
+    # When reconciliation looks for it since an hour ago
     found = channel_on(transport).find_recent("hertspolice", "Wanted", NOW - timedelta(hours=1))
-    # Then it is found on the second page, with the start_time X was asked for
+    # Then it is found on the second page; X was asked from 2 s before that moment (the
+    # allowed clock skew), for creation times and links
     assert found is not None
     assert (found.kind, found.remote_id) == (OutcomeKind.SENT, "4")
     listing = transport.sent[1][0].url or ""
-    assert "start_time=2021-02-09T07%3A00%3A00Z" in listing
+    assert "start_time=2021-02-09T06%3A59%3A58Z" in listing
+    assert "tweet.fields=created_at%2Centities" in listing
     assert "pagination_token=p2" in (transport.sent[2][0].url or "")
+
+
+@pytest.mark.parametrize(
+    ("created", "found_it"),
+    [(NOW - timedelta(seconds=3), False), (NOW - timedelta(seconds=1), True), (NOW, True)],
+    ids=["3 s before the attempt", "1 s before (clock skew)", "at the attempt"],
+)
+def test_find_recent_ignores_posts_made_before_the_attempt(
+    created: datetime, found_it: bool
+) -> None:
+    # Given the account's post of the text, made at `created` by X's clock
+    transport = Transport(ME, page({"id": "4", "text": "Wanted", "created_at": at(created)}))
+    # When reconciliation looks for the text since the attempt began (NOW)
+    found = channel_on(transport).find_recent("hertspolice", "Wanted", NOW)
+    # Then a post from before the attempt, beyond 2 s of clock skew, is not this one
+    assert (found is not None) is found_it
+
+
+def test_find_recent_never_returns_an_id_recorded_for_another_delivery() -> None:
+    # Given the account's post of the text, whose id another delivery already recorded
+    transport = Transport(ME, page({"id": "4", "text": "Wanted", "created_at": at(NOW)}))
+    # When reconciliation looks for the text, excluding the ids of other deliveries
+    found = channel_on(transport).find_recent(
+        "hertspolice", "Wanted", NOW, exclude_ids=frozenset({"4"})
+    )
+    # Then that post is not taken for this delivery's
+    assert found is None
+
+
+def test_find_recent_does_not_take_an_appeal_for_another_with_a_different_link() -> None:
+    # Given the Smith appeal on the account, and the Jones appeal never published
+    smith = listed(
+        "Missing person appeal: have you seen him? https://t.co/Sm1th00001",
+        ("https://t.co/Sm1th00001", "https://www.herts.police.uk/appeals/smith"),
+    )
+    transport = Transport(ME, page({**smith, "created_at": at(NOW)}))
+    # When reconciliation looks for the Jones appeal
+    found = channel_on(transport).find_recent("hertspolice", JONES, NOW - timedelta(minutes=5))
+    # Then it is not there
+    assert found is None
+
+
+DUPLICATE = (403, {"detail": DUPLICATE_DETAIL, "title": "Forbidden", "status": 403})
+
+
+def test_a_duplicate_refusal_is_settled_by_finding_the_post() -> None:
+    # Given X refuses the post as a duplicate, and the account has it from an hour ago
+    earlier = NOW - timedelta(hours=1)
+    transport = Transport(
+        DUPLICATE, ME, page({"id": "4", "text": "Hello", "created_at": at(earlier)})
+    )
+    # When it is published
+    outcome = channel_on(transport).publish("hertspolice", "Hello", None, [])
+    # Then it is SENT with the id found, marked as settled from X's duplicate refusal
+    assert (outcome.kind, outcome.remote_id) == (OutcomeKind.SENT, "4")
+    assert outcome.url == "https://x.com/HertsPolice/status/4"
+    assert outcome.duplicate
+    assert "duplicate" in (outcome.reason or "")
+    # And the account was searched over the last 24 hours (and 2 s of clock skew)
+    assert "start_time=2021-02-08T07%3A59%3A58Z" in (transport.sent[2][0].url or "")
+
+
+@pytest.mark.parametrize(
+    ("listing", "said"),
+    [(page(), "not among the account's posts"), ((503, {"title": "Unavailable"}), "503")],
+    ids=["not found", "listing failed"],
+)
+def test_a_duplicate_refusal_not_found_stays_unknown_and_marked(
+    listing: tuple[int, Any], said: str
+) -> None:
+    # Given X refuses the post as a duplicate, and the post cannot be found
+    transport = Transport(DUPLICATE, ME, listing)
+    # When it is published
+    outcome = channel_on(transport).publish("hertspolice", "Hello", None, [])
+    # Then it stays UNKNOWN, marked as a duplicate refusal, saying why it was not settled
+    assert outcome.kind is OutcomeKind.UNKNOWN
+    assert outcome.duplicate
+    assert said in (outcome.reason or "")
 
 
 def test_find_recent_raises_when_x_refuses_the_listing() -> None:
@@ -448,6 +644,8 @@ def test_a_missing_account_names_account_and_channel_not_values() -> None:
     assert "'herts_fire'" in message and "x credentials" in message
     assert all(value not in message for value in KEYS.values())
     assert (error.value.channel, error.value.account) == ("x", "herts_fire")
+    # And only a person can fix it: not retryable
+    assert not error.value.retryable
 
 
 def test_incomplete_credentials_name_the_missing_keys() -> None:
@@ -500,9 +698,10 @@ def test_a_secret_that_is_not_json_is_reported_without_its_content() -> None:
     # When credentials are asked for
     with pytest.raises(CredentialsError) as error:
         provider.for_account("x", "hertspolice")
-    # Then the error names the secret, not its content
+    # Then the error names the secret, not its content, and is not retryable
     assert "herald/credentials" in str(error.value)
     assert "unit-ck-31ab" not in str(error.value)
+    assert not error.value.retryable
 
 
 def test_a_secret_that_cannot_be_read_names_the_aws_error() -> None:
@@ -518,3 +717,54 @@ def test_a_secret_that_cannot_be_read_names_the_aws_error() -> None:
     # Then the error says which secret and why
     with pytest.raises(CredentialsError, match=r"herald/missing.*ResourceNotFoundException"):
         provider.for_account("x", "hertspolice")
+
+
+def test_a_throttled_secret_read_is_retryable() -> None:
+    # Given Secrets Manager throttling the read
+    def throttle() -> dict[str, Any]:
+        raise botocore.exceptions.ClientError(
+            {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}},
+            "GetSecretValue",
+        )
+
+    provider = SecretsManagerCredentials(
+        "herald/credentials", boto3_client=SecretsManagerStub(throttle)
+    )
+    # When credentials are asked for
+    with pytest.raises(CredentialsError) as error:
+        provider.for_account("x", "hertspolice")
+    # Then the error names the AWS error and may go away: retryable
+    assert "ThrottlingException" in str(error.value)
+    assert error.value.retryable
+
+
+class FailingCredentials:
+    """A credentials provider whose read fails."""
+
+    def __init__(self, error: CredentialsError) -> None:
+        self.error = error
+
+    def for_account(self, channel: str, account: str) -> OAuth1Credentials:
+        raise self.error
+
+
+@pytest.mark.parametrize("retryable", [True, False], ids=["read failed", "no such account"])
+def test_a_credentials_failure_fails_the_post_retryable_as_the_error_says(
+    retryable: bool,
+) -> None:
+    # Given credentials that cannot be had, because the read failed or the account is absent
+    error = CredentialsError("secret 'herald/credentials': trouble", retryable=retryable)
+    transport = Transport()
+    channel = XChannel(
+        {"hertspolice": {}},
+        FailingCredentials(error),
+        base_url="http://x.example.test:8080",
+        transport=transport,
+        clock=lambda: NOW,
+    )
+    # When a post is published
+    outcome = channel.publish("hertspolice", "Hello", None, [])
+    # Then it FAILED before any request, retryable exactly when the read failed
+    assert (outcome.kind, outcome.retryable) == (OutcomeKind.FAILED, retryable)
+    assert "herald/credentials" in (outcome.reason or "")
+    assert transport.sent == []

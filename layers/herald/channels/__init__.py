@@ -29,7 +29,10 @@ class Outcome:
     reason: str | None = None
     retryable: bool = False
     retry_at: datetime | None = None
-    duplicate: bool = False  # the network refused it as a copy of a post already there
+    # The network refused the call as duplicate content (X's 403): evidence that the same
+    # text is already on the account, perhaps from an earlier attempt. SENT with it: the
+    # post was found there (its remote_id); UNKNOWN with it: it was not found (yet).
+    duplicate: bool = False
 
 
 class SettleBy(StrEnum):
@@ -102,9 +105,14 @@ class Channel(Protocol):
         *,
         exclude_ids: frozenset[str] = frozenset(),
     ) -> Outcome | None:
-        """Read-back: a SENT outcome if a post with exactly `text` was made by the account
-        at or after `since` (the record's ATTEMPTING time) and is not one of `exclude_ids`
-        (posts recorded for other deliveries); None if it is not there."""
+        """Reconciliation: a SENT outcome if a post with exactly `text` (links included) is
+        among the account's posts created at or after `since`; None if it is not there.
+
+        `since` is the moment the attempt began (the record's ATTEMPTING time): an older
+        post is another delivery's, never this one's. A channel whose clock is not the
+        caller's may allow a small skew, which it documents. Posts whose remote id is in
+        `exclude_ids` (recorded for other deliveries) are never returned. Raises when the
+        account cannot be read: an error is never reported as "not there"."""
         ...
 
 

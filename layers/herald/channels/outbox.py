@@ -186,6 +186,7 @@ class OutboxChannel:
                     OutcomeKind.UNKNOWN,
                     reason="refused as duplicate content (as X's 403): the same text is already "
                     "in the outbox for this account, maybe from an earlier attempt: reconcile",
+                    duplicate=True,
                 )
             entry = OutboxEntry(
                 id=_next_id(entries),
@@ -213,8 +214,8 @@ class OutboxChannel:
         exclude_ids: frozenset[str] = frozenset(),
     ) -> Outcome | None:
         """SENT for the newest entry of `account` with exactly `text` published at or after
-        `since` and not in `exclude_ids`; None if there is none. An unreadable outbox raises
-        OSError."""
+        `since` (one clock stamps and compares: no skew), whose id is not in `exclude_ids`;
+        None if there is none. An unreadable outbox raises OSError."""
         if not self.path.exists():
             return None
         with self._locked(exclusive=False):

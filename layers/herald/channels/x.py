@@ -3,6 +3,8 @@
 Every outcome is reported, never raised: what X answered, or what the network did, becomes
 SENT, FAILED (definitely not published), RATE_LIMITED or UNKNOWN (may be published; reconcile
 with `find_recent`, never re-post blindly). The create call is made once and never retried.
+X's 403 duplicate refusal is evidence the text is already on the account: the channel looks
+for it at once and reports SENT with its id when found (`Outcome.duplicate` marks both cases).
 
 tweepy's Client always builds `https://api.twitter.com` URLs and sets no timeout, so the
 Client is given a requests session that routes its calls to `base_url` and applies
@@ -19,8 +21,9 @@ import html
 import logging
 import re
 import threading
+import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -48,8 +51,6 @@ DEFAULT_READ_TIMEOUT = 10.0
 TWEEPY_HOST = "https://api.twitter.com"  # the base tweepy's Client always builds URLs on
 RATE_LIMIT_FALLBACK = timedelta(minutes=15)  # X's rate-limit window, when no reset header
 
-_URL = re.compile(r"https?://\S+")
-
 
 class Stage(StrEnum):
     """Where a call failed: before the post (media) nothing can have been published."""
@@ -75,10 +76,91 @@ def post_url(handle: str | None, post_id: str) -> str:
     return f"https://x.com/{handle or 'i/web'}/status/{post_id}"
 
 
-def comparable_text(text: str) -> str:
-    """Text as compared in reconciliation: X returns `&amp;` for `&`, rewrites links to t.co
-    and appends a media link, so entities are unescaped, links dropped, spaces collapsed."""
-    return " ".join(_URL.sub(" ", html.unescape(text)).split())
+# --- recognising a post as X lists it ------------------------------------------------------
+
+# X stamps created_at with its own clock. A post it stamps up to this long before `since`
+# (the attempt's start by herald's clock) still counts as made by the attempt.
+CLOCK_SKEW = timedelta(seconds=2)
+# How far back a post refused as duplicate content is looked for on the account.
+DUPLICATE_LOOKBACK = timedelta(hours=24)
+
+_MEDIA_LINK = re.compile(r"https://(?:x|twitter)\.com/[^/]+/status/\d+/(?:photo|video)/\d+")
+
+
+def normalized_text(text: str) -> str:
+    """Text as compared: NFC (as X stores it), runs of white space as one space, trimmed."""
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def listed_text_pattern(post: Mapping[str, Any]) -> re.Pattern[str]:
+    """What a post X lists must have been posted as, as a pattern over `normalized_text`.
+
+    X returns `text` with every link replaced by a t.co link, `&`, `<`, `>` escaped, and a
+    t.co link to the media appended; `entities.urls` maps each t.co `url` to its
+    `expanded_url`. So the literal parts are unescaped and each t.co link must have been
+    its expanded URL exactly (or, when X added `http://` to a bare domain, without it).
+    A t.co link X gives no expanded URL for stays literal: it matches no text herald sends.
+    """
+    text = str(post.get("text", ""))
+    entities = post.get("entities")
+    urls = entities.get("urls") if isinstance(entities, Mapping) else None
+    links: dict[str, str] = {}
+    for entity in urls if isinstance(urls, list) else []:
+        short = entity.get("url") if isinstance(entity, Mapping) else None
+        expanded = entity.get("expanded_url") if isinstance(entity, Mapping) else None
+        if not (isinstance(short, str) and short and isinstance(expanded, str) and expanded):
+            continue
+        if _is_media_link(entity) and text.rstrip().endswith(short):
+            text = text.rstrip()[: -len(short)]  # the media link X appends: not in the text
+        else:
+            links[short] = expanded
+    text = text.strip()
+    pieces: list[str] = []
+    position = 0
+    if links:
+        alternatives = "|".join(re.escape(short) for short in sorted(links, key=len, reverse=True))
+        for match in re.finditer(alternatives, text):
+            pieces.append(_literal(text[position : match.start()]))
+            pieces.append(_link_pattern(links[match.group()]))
+            position = match.end()
+    pieces.append(_literal(text[position:]))
+    return re.compile("".join(pieces), re.DOTALL)
+
+
+def matches_listed(text: str, post: Mapping[str, Any]) -> bool:
+    """True if `post`, as X lists it, is `text` as herald sent it, links included."""
+    return listed_text_pattern(post).fullmatch(normalized_text(text)) is not None
+
+
+def _is_media_link(entity: Mapping[str, Any]) -> bool:
+    expanded = entity.get("expanded_url")
+    return "media_key" in entity or (
+        isinstance(expanded, str) and _MEDIA_LINK.fullmatch(expanded) is not None
+    )
+
+
+def _literal(listed: str) -> str:
+    """A stretch of listed text between links, as a pattern: unescaped, spaces as compared."""
+    plain = unicodedata.normalize("NFC", html.unescape(listed))
+    return re.escape(re.sub(r"\s+", " ", plain))
+
+
+def _link_pattern(expanded: str) -> str:
+    forms = [expanded]
+    if expanded.startswith("http://"):
+        forms.append(expanded[len("http://") :])  # X adds http:// to a link written without
+    return "(?:" + "|".join(re.escape(form) for form in forms) + ")"
+
+
+def _created_at(post: Mapping[str, Any]) -> datetime | None:
+    value = post.get("created_at")
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # --- outcome mapping ---------------------------------------------------------------------
@@ -116,7 +198,8 @@ def outcome_for_status(
         return Outcome(
             OutcomeKind.UNKNOWN,
             reason=f"X refused {what} as duplicate content (403){said}; the same text is "
-            "already on the account, maybe from an earlier attempt: reconcile",
+            "already on the account, maybe from an earlier attempt",
+            duplicate=True,
         )
     if 400 <= status < 500:
         return Outcome(
@@ -173,6 +256,8 @@ def outcome_for_exception(
         )
     if isinstance(error, exceptions.Timeout):
         happened = "X did not answer within the read timeout"
+    elif isinstance(error, exceptions.SSLError):
+        happened = f"a TLS error once the request may have been sent ({_cause(error)})"
     elif isinstance(error, exceptions.ConnectionError | exceptions.ChunkedEncodingError):
         happened = f"the connection was lost after the request was sent ({_cause(error)})"
     elif isinstance(error, ValueError):
@@ -190,32 +275,41 @@ def outcome_for_exception(
 
 
 def _never_sent(error: BaseException) -> bool:
-    """True when the connection was never made (refused, no DNS, TLS handshake failed)."""
+    """True only when no connection was made: refused, no DNS, connect timeout.
+
+    A TLS error is no proof: urllib3 raises the same SSLError for a failed handshake and for
+    a record it cannot decrypt while reading the answer (DECRYPTION_FAILED_OR_BAD_RECORD_MAC),
+    after the request went out. Taking it for "never sent" would post twice."""
     from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
-    from urllib3.exceptions import SSLError as Urllib3SSLError
 
     for arg in getattr(error, "args", ()):
         if isinstance(arg, MaxRetryError):
-            return isinstance(
-                arg.reason, NewConnectionError | ConnectTimeoutError | Urllib3SSLError
-            )
+            return isinstance(arg.reason, NewConnectionError | ConnectTimeoutError)
         if isinstance(arg, NewConnectionError):
             return True
     return False
 
 
 def _cause(error: BaseException) -> str:
-    """A short, secret-free description of a network error: class names only."""
+    """A short, secret-free description of a network error: class names only, and the
+    OpenSSL reason code of a TLS error (e.g. DECRYPTION_FAILED_OR_BAD_RECORD_MAC)."""
+    import ssl
+
     names = [type(error).__name__]
     for arg in getattr(error, "args", ()):
         reason = getattr(arg, "reason", None)
         if isinstance(arg, BaseException):
             names.append(type(arg).__name__)
+            inner_errors = list(getattr(arg, "args", ()))
             if isinstance(reason, BaseException):
                 names.append(type(reason).__name__)
-            for inner in getattr(arg, "args", ()):
+                inner_errors += getattr(reason, "args", ())
+            for inner in inner_errors:
                 if isinstance(inner, BaseException):
                     names.append(type(inner).__name__)
+                code = getattr(inner, "reason", None)
+                if isinstance(inner, ssl.SSLError) and isinstance(code, str):
+                    names.append(code)
     return ", ".join(dict.fromkeys(names))
 
 
@@ -354,7 +448,7 @@ class XChannel:
         try:
             credentials = self._credentials.for_account(self.name, account)
         except CredentialsError as error:
-            return Outcome(OutcomeKind.FAILED, reason=str(error), retryable=False)
+            return _no_credentials(error)
         client = self._client(account, credentials)
 
         media_ids: list[str] = []
@@ -375,7 +469,10 @@ class XChannel:
                 user_auth=True,
             )
         except Exception as error:
-            return outcome_for_exception(error, stage=Stage.POST, account=account, now=now)
+            outcome = outcome_for_exception(error, stage=Stage.POST, account=account, now=now)
+            if outcome.duplicate:
+                return self._settle_duplicate(account, text, now, outcome)
+            return outcome
         post_id = _data_id(answer)
         if post_id is None:
             return Outcome(
@@ -384,6 +481,32 @@ class XChannel:
             )
         return Outcome(
             OutcomeKind.SENT, remote_id=post_id, url=post_url(self._handle(account), post_id)
+        )
+
+    def _settle_duplicate(
+        self, account: str, text: str, now: datetime, refused: Outcome
+    ) -> Outcome:
+        """X refused `text` as duplicate content: evidence it is on the account already,
+        perhaps from an earlier attempt whose answer was lost. Look for it over the last
+        `DUPLICATE_LOOKBACK` (24 h): SENT with its id if found, else the UNKNOWN refusal.
+        Both keep `duplicate=True`: the caller still checks the id is no other delivery's."""
+        try:
+            found = self.find_recent(account, text, now - DUPLICATE_LOOKBACK)
+        except XLookupError as error:
+            return replace(refused, reason=f"{refused.reason}; looking for it failed: {error}")
+        if found is None or found.remote_id is None:
+            return replace(
+                refused,
+                reason=f"{refused.reason}; it is not among the account's posts of the last "
+                f"{DUPLICATE_LOOKBACK.total_seconds() / 3600:.0f} hours (yet)",
+            )
+        return Outcome(
+            OutcomeKind.SENT,
+            remote_id=found.remote_id,
+            url=found.url,
+            reason=f"X refused the post as a duplicate; it was found on the account "
+            f"as post {found.remote_id}",
+            duplicate=True,
         )
 
     def _upload(
@@ -451,51 +574,60 @@ class XChannel:
         *,
         exclude_ids: frozenset[str] = frozenset(),
     ) -> Outcome | None:
-        """SENT with the post's id and URL if `account` posted `text` since `since`; None if
-        it is not among the account's posts. Raises XLookupError when X cannot be read (an
-        error is never reported as "not there")."""
+        """SENT with the post's id and URL if `account` posted `text` at or after `since`;
+        None if it is not among the account's posts. Raises XLookupError when X cannot be
+        read (an error is never reported as "not there").
+
+        A post matches on its full text with each t.co link expanded (`matches_listed`),
+        never on the words alone: two appeals differing only in their link are two posts.
+        `since` is when the attempt began (the record's ATTEMPTING time): a post X dates
+        earlier, by more than `CLOCK_SKEW` (2 s) between X's clock and ours, is another
+        delivery's. A post whose id is in `exclude_ids` (recorded for another delivery) is
+        never returned. Of several matches, the newest is returned.
+        """
         try:
             credentials = self._credentials.for_account(self.name, account)
         except CredentialsError as error:
             raise XLookupError(str(error)) from None
         client = self._client(account, credentials)
         user_id = self._user_id(account, client)
-        wanted = comparable_text(text)
-        close_match: str | None = None
+        earliest = since - CLOCK_SKEW
         token: str | None = None
         for _ in range(self._lookup_pages):
-            try:
-                answer = client.get_users_tweets(
-                    user_id,
-                    start_time=since,
-                    max_results=100,
-                    tweet_fields=["created_at"],
-                    pagination_token=token,
-                    user_auth=True,
-                )
-            except Exception as error:
-                raise XLookupError(
-                    f"cannot list the posts of X account {account!r}: {_lookup_reason(error)}"
-                ) from None
-            if not isinstance(answer, Mapping):
-                raise XLookupError(f"X's list of the posts of {account!r} could not be read")
-            posts = answer.get("data") or []
-            if not posts and answer.get("errors"):
-                raise XLookupError(
-                    f"cannot list the posts of X account {account!r}: {_x_message(answer)}"
-                )
-            for post in posts:
-                if str(post.get("id")) in exclude_ids:
-                    continue
-                remote = str(post.get("text", ""))
-                if remote == text:
+            answer = self._posts_page(client, account, user_id, earliest, token)
+            for post in answer.get("data") or []:
+                if isinstance(post, Mapping) and _is_the_post(post, text, earliest, exclude_ids):
                     return self._found(account, str(post["id"]))
-                if close_match is None and wanted and comparable_text(remote) == wanted:
-                    close_match = str(post["id"])
             token = (answer.get("meta") or {}).get("next_token")
             if not token:
                 break
-        return self._found(account, close_match) if close_match else None
+        return None
+
+    def _posts_page(
+        self, client: Any, account: str, user_id: str, earliest: datetime, token: str | None
+    ) -> Mapping[str, Any]:
+        """One page of the account's posts since `earliest`, newest first, with their
+        creation time and links (`entities`)."""
+        try:
+            answer = client.get_users_tweets(
+                user_id,
+                start_time=earliest,
+                max_results=100,
+                tweet_fields=["created_at", "entities"],
+                pagination_token=token,
+                user_auth=True,
+            )
+        except Exception as error:
+            raise XLookupError(
+                f"cannot list the posts of X account {account!r}: {_lookup_reason(error)}"
+            ) from None
+        if not isinstance(answer, Mapping):
+            raise XLookupError(f"X's list of the posts of {account!r} could not be read")
+        if not answer.get("data") and answer.get("errors"):
+            raise XLookupError(
+                f"cannot list the posts of X account {account!r}: {_x_message(answer)}"
+            )
+        return answer
 
     def _found(self, account: str, post_id: str) -> Outcome:
         return Outcome(
@@ -593,16 +725,34 @@ def _data_id(answer: Any) -> str | None:
     return str(post_id) if post_id not in (None, "") else None
 
 
+def _is_the_post(
+    post: Mapping[str, Any], text: str, earliest: datetime, exclude_ids: frozenset[str]
+) -> bool:
+    """Whether a listed post is the one that published `text` since `earliest`."""
+    post_id = str(post.get("id") or "")
+    if not post_id or post_id in exclude_ids:
+        return False
+    created = _created_at(post)
+    if created is not None and created < earliest:
+        return False
+    return matches_listed(text, post)
+
+
+def _no_credentials(error: CredentialsError) -> Outcome:
+    """FAILED before any request: retryable when the secret could not be read (Secrets
+    Manager throttled or unreachable), not when it lacks or garbles the account's keys."""
+    if error.retryable:
+        return Outcome(
+            OutcomeKind.FAILED,
+            reason=f"{error}; nothing was sent, a later attempt may succeed",
+            retryable=True,
+        )
+    return Outcome(OutcomeKind.FAILED, reason=str(error), retryable=False)
+
+
 def _about(outcome: Outcome, file_name: str) -> Outcome:
     """Name the media file in an outcome's reason."""
-    return Outcome(
-        outcome.kind,
-        remote_id=outcome.remote_id,
-        url=outcome.url,
-        reason=f"{file_name}: {outcome.reason}",
-        retryable=outcome.retryable,
-        retry_at=outcome.retry_at,
-    )
+    return replace(outcome, reason=f"{file_name}: {outcome.reason}")
 
 
 def _lookup_reason(error: BaseException) -> str:
