@@ -15,8 +15,8 @@ import pytest
 
 from herald.credentials import CredentialsError, SecretsManagerCredentials
 from herald_dev.fake_secrets import NOT_FOUND_MESSAGE, FakeSecrets
-from tests.fixtures.secrets_manager import REGION, X_SECRET_NAME
-from tests.fixtures.x_api import X_SECRET
+from herald_dev.x_accounts import X_SECRET, X_SECRET_NAME
+from tests.fixtures.secrets_manager import REGION
 
 pytestmark = pytest.mark.integration
 
