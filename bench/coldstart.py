@@ -16,6 +16,7 @@ from typing import Any
 from bench.common import CAMPAIGNS, REPO_ROOT, Section, median
 from herald.compiled_plan import INDEX_NAME, write_index
 from herald.plan import load_plan
+from herald_dev.aws_env import sandbox_env
 
 BUILD = REPO_ROOT / ".aws-sam" / "build"
 HOST_BUILD = REPO_ROOT / ".aws-sam" / "packaged" / "build"
@@ -159,13 +160,7 @@ def _env(campaigns: Path = CAMPAIGNS) -> dict[str, str]:
         "LEDGER_TABLE": "herald-bench-ledger",
         "CREDENTIALS_SECRET": "herald-bench-secret",
         "CAMPAIGNS_DIR": str(campaigns),
-        "AWS_REGION": "eu-west-2",
-        "AWS_DEFAULT_REGION": "eu-west-2",
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_CONFIG_FILE": "/dev/null",
-        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-        "AWS_EC2_METADATA_DISABLED": "true",
+        **sandbox_env(),
         "POWERTOOLS_SERVICE_NAME": "herald",
         "POWERTOOLS_METRICS_NAMESPACE": "herald",
         "POWERTOOLS_LOG_LEVEL": "INFO",

@@ -20,8 +20,9 @@ from herald.ledger import Record, State
 from herald.ledger.dynamodb import DynamoLedger
 from herald.plan import LoadedPlan, load_plan_strict
 from herald.timeutil import format_utc
+from herald_dev.aws_env import sandboxed
+from herald_dev.dynamodb_local import make_client
 from herald_dev.fake_x import TWEETS, FakeX
-from tests.fixtures.dynamodb_local import ACCESS_KEY, REGION, SECRET_KEY, make_client
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -129,26 +130,12 @@ def worker_command(
 
 
 def worker_env(secret: dict[str, Any], **variables: str) -> dict[str, str]:
-    """The environment of a worker subprocess: the secret by variable, dummy AWS keys."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("AWS_", "POWERTOOLS_"))
-    }
-    env.update(
-        {
-            SECRET_VARIABLE: json.dumps(secret),
-            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_REGION": REGION,
-            "AWS_CONFIG_FILE": os.devnull,
-            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-            "PYTHONPATH": str(REPO_ROOT),
-        }
+    """The environment of a worker subprocess: the AWS sandbox, the secret by variable."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("POWERTOOLS_")}
+    return sandboxed(
+        inherited,
+        **{SECRET_VARIABLE: json.dumps(secret), "PYTHONPATH": str(REPO_ROOT), **variables},
     )
-    env.update(variables)
-    return env
 
 
 def run_worker(command: list[str], env: dict[str, str], timeout: float = 60) -> Any:

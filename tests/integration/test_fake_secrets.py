@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from herald.credentials import CredentialsError, SecretsManagerCredentials
+from herald_dev.aws_env import REGION
 from herald_dev.fake_secrets import NOT_FOUND_MESSAGE, FakeSecrets
 from herald_dev.x_accounts import X_SECRET, X_SECRET_NAME
-from tests.fixtures.secrets_manager import REGION
 
 pytestmark = pytest.mark.integration
 

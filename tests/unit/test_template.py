@@ -20,10 +20,11 @@ from typing import Any, cast
 
 import pytest
 
+from herald_dev.aws_env import REGION, sandboxed
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO_ROOT / "template.yaml"
 SAM = Path(sys.executable).with_name("sam")
-REGION = "eu-west-2"
 
 TABLE_ARN = {"Fn::GetAtt": ["LedgerTable", "Arn"]}
 DLQ_ARN = {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
@@ -74,11 +75,9 @@ def _transformed(schedule_state: str) -> str:
 
 
 @pytest.fixture
-def cfn(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def cfn(aws_sandbox: dict[str, str]) -> dict[str, Any]:
     """The CloudFormation the SAM transform makes of template.yaml (schedule ENABLED)."""
     # The translator asks boto3 for the region to pick the partition; no call leaves.
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     return cast(dict[str, Any], json.loads(_transformed("ENABLED")))
 
 
@@ -815,16 +814,7 @@ def test_function_requirements_add_nothing_to_the_layer() -> None:
 
 def test_sam_validate_lint_passes_without_warnings(tmp_path: Path) -> None:
     # Given SAM CLI with cfn-lint, no AWS account, no telemetry
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        "SAM_CLI_TELEMETRY": "0",
-        "HOME": str(tmp_path),
-    }
+    env = sandboxed(os.environ, SAM_CLI_TELEMETRY="0", HOME=str(tmp_path))
     assert SAM.exists(), f"{SAM} is missing: install aws-sam-cli into the virtual environment"
 
     # When the template is validated with the linter
