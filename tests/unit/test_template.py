@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import tomllib
 from collections.abc import Iterator
 from functools import cache
@@ -812,9 +813,19 @@ def test_function_requirements_add_nothing_to_the_layer() -> None:
 # ------------------------------------------------------------------ lint
 
 
+def quiet_sam_home(home: Path) -> Path:
+    """A HOME in which SAM CLI has just checked PyPI for a newer version, so it does not."""
+    config = home / ".aws-sam"
+    config.mkdir(parents=True)
+    checked = {"lastVersionCheck": time.time(), "telemetryEnabled": False}
+    (config / "metadata.json").write_text(json.dumps(checked), encoding="utf-8")
+    return home
+
+
 def test_sam_validate_lint_passes_without_warnings(tmp_path: Path) -> None:
-    # Given SAM CLI with cfn-lint, no AWS account, no telemetry
-    env = sandboxed(os.environ, SAM_CLI_TELEMETRY="0", HOME=str(tmp_path))
+    # Given SAM CLI with cfn-lint, no AWS account, no telemetry, no version check (the unit
+    # tests' network guard fails the test if it reaches for the network)
+    env = sandboxed(os.environ, SAM_CLI_TELEMETRY="0", HOME=str(quiet_sam_home(tmp_path)))
     assert SAM.exists(), f"{SAM} is missing: install aws-sam-cli into the virtual environment"
 
     # When the template is validated with the linter
