@@ -17,7 +17,7 @@ from herald.delivery import DeliveryKey, MediaItem
 from herald.engine import Engine, Event
 from herald.ledger import ALL_CAMPAIGNS, State
 from herald.ledger.sqlite import SqliteLedger
-from herald.plan import LoadedPlan, load_plan_strict
+from herald.plan import LoadedPlan
 
 CAMPAIGN = """\
 campaign: demo
@@ -96,15 +96,8 @@ class ScriptedChannel:
 
 
 @pytest.fixture
-def plan(tmp_path: Path) -> LoadedPlan:
-    path = tmp_path / "demo.yaml"
-    path.write_text(CAMPAIGN, encoding="utf-8")
-    return load_plan_strict([path])
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> SqliteLedger:
-    return SqliteLedger(tmp_path / "ledger.sqlite3")
+def campaign_text() -> str:
+    return CAMPAIGN  # the shared `plan` fixture loads it
 
 
 @pytest.fixture
@@ -163,16 +156,14 @@ def test_a_tick_with_nothing_due_touches_no_ledger(plan, channel, tmp_path) -> N
     assert channel.calls == 0
 
 
-def test_an_idle_tick_imports_neither_jinja_nor_tweepy(tmp_path: Path) -> None:
+def test_an_idle_tick_imports_neither_jinja_nor_tweepy(campaign_file: Path) -> None:
     # Given a fresh interpreter with a plan loaded
-    path = tmp_path / "demo.yaml"
-    path.write_text(CAMPAIGN, encoding="utf-8")
     script = f"""
 import sys
 from datetime import datetime, UTC
 from herald.plan import load_plan_strict
 from herald.engine import Engine
-plan = load_plan_strict([__import__('pathlib').Path({str(path)!r})])
+plan = load_plan_strict([__import__('pathlib').Path({str(campaign_file)!r})])
 Engine(plan, None, {{}}).tick(datetime(2021, 2, 1, tzinfo=UTC))
 print(sorted(m for m in ("jinja2", "tweepy", "requests", "twitter_text") if m in sys.modules))
 """

@@ -4,8 +4,6 @@ problems next to their posts, a self-contained file, and a palette that meets WC
 from __future__ import annotations
 
 import re
-import struct
-import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from herald.problems import Problem, Severity
 from herald.status import Report as StatusReport
 from herald.status import collect
 from herald.validate import validate
+from herald_dev.images import PNG
 
 NOW = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -56,23 +55,9 @@ posts:
 """
 
 
-def _png() -> bytes:
-    """A 1x1 red PNG, made here so the test needs no image library."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    pixels = zlib.compress(b"\x00\xff\x00\x00")
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-    )
-
-
 @pytest.fixture
 def campaign(tmp_path: Path) -> Path:
-    (tmp_path / "pixel.png").write_bytes(_png())
+    (tmp_path / "pixel.png").write_bytes(PNG)
     path = tmp_path / "page-test.yaml"
     path.write_text(CAMPAIGN, encoding="utf-8")
     return path
@@ -243,7 +228,7 @@ def test_preview_of_a_broken_campaign_lists_its_errors(tmp_path: Path) -> None:
     # Given a campaign whose post is too long for X
     path = tmp_path / "broken.yaml"
     path.write_text(CAMPAIGN.replace("Plain words", "word " * 80), encoding="utf-8")
-    (tmp_path / "pixel.png").write_bytes(_png())
+    (tmp_path / "pixel.png").write_bytes(PNG)
     report = validate([path], NOW)
     assert report.errors
 
