@@ -86,11 +86,13 @@ def assert_published_once(fake: FakeX, plan: LoadedPlan, deliveries: Iterable[De
     assert sorted((p.account, p.text) for p in fake.posts) == wanted
 
 
-def assert_nothing_lost(engine: Engine, now: datetime, ledger: DynamoLedger) -> None:
-    """Every delivery past its deadline is SENT or SKIPPED, or the audit names it with the
-    FAILED, UNKNOWN or MISSED record that explains it."""
+def assert_nothing_lost(
+    engine: Engine, plan: LoadedPlan, now: datetime, ledger: DynamoLedger
+) -> None:
+    """Every delivery of `plan` (the engine's) past its deadline is SENT or SKIPPED, or the
+    audit names it with the FAILED, UNKNOWN or MISSED record that explains it."""
     findings = {f.delivery.key: f for f in engine.audit(now)}
-    past = [d for d in engine.plan.deliveries if d.deadline < now]
+    past = [d for d in plan.deliveries if d.deadline < now]
     records = ledger.get_many([d.key for d in past])
     for delivery in past:
         record = records.get(delivery.key)

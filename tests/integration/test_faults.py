@@ -110,7 +110,7 @@ def test_a_429_waits_for_the_reset_then_publishes_once(
     assert tweet_calls(fake_x) == 2
     sent = record(ledger)
     assert (sent.state, sent.remote_id, sent.attempts) == (State.SENT, fake_x.posts[0].id, 2)
-    assert_nothing_lost(engine, AFTER, ledger)
+    assert_nothing_lost(engine, plan, AFTER, ledger)
 
 
 @pytest.mark.parametrize(
@@ -155,7 +155,7 @@ def test_an_answer_that_leaves_it_open_is_unknown_and_never_reposted(
     # And the audit reports it for a person to decide
     [finding] = engine.audit(AFTER)
     assert finding.event is Event.UNKNOWN
-    assert_nothing_lost(engine, AFTER, ledger)
+    assert_nothing_lost(engine, plan, AFTER, ledger)
 
 
 @pytest.mark.parametrize(
@@ -249,7 +249,7 @@ def test_a_refusal_is_failed_with_the_reason_and_not_retried(
     # And the audit reports it
     [finding] = engine.audit(AFTER)
     assert finding.event is Event.FAILED
-    assert_nothing_lost(engine, AFTER, ledger)
+    assert_nothing_lost(engine, plan, AFTER, ledger)
 
 
 # --- DynamoDB conditional checks --------------------------------------------------------

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -140,7 +141,7 @@ def test_a_tick_with_nothing_due_touches_no_ledger(plan, channel, tmp_path) -> N
     class Counting(SqliteLedger):
         calls = 0
 
-        def __getattribute__(self, name: str):  # type: ignore[no-untyped-def]
+        def __getattribute__(self, name: str) -> Any:
             if not name.startswith("_") and name != "calls":
                 type(self).calls += 1
             return super().__getattribute__(name)

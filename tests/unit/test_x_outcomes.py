@@ -177,6 +177,10 @@ def test_tweepy_exceptions_are_mapped_through_their_response() -> None:
 # --- network failures ------------------------------------------------------------------------
 
 
+# The urllib3 errors below are built without the pool or connection they would name: no
+# socket is opened, so there is none to give (urllib3's stubs want one: arg-type).
+
+
 def never_connected(reason: Exception) -> requests.ConnectionError:
     return requests.ConnectionError(MaxRetryError(None, "/2/tweets", reason))  # type: ignore[arg-type]
 
