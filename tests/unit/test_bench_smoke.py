@@ -3,12 +3,16 @@ counts what it must count. Never asserts a time: benchmarks are not timed tests.
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
 
-from bench.common import Section
-from bench.run import NAMES, markdown, run_all
+from bench.common import REPO_ROOT, Section
+from bench.cost import BUSY_NOT_MEASURED
+from bench.run import NAMES, cost_inputs, markdown, run_all
+
+BENCH = REPO_ROOT / "bench"
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +77,25 @@ def test_the_report_has_a_row_per_measurement_and_the_cost_table(
     for name in NAMES:
         assert f"--only {name}`" in text
     assert "| **AWS total** |" in text and "2026-11-29" in text
+
+
+def test_quick_costs_use_only_measured_inputs(sections: dict[str, Section]) -> None:
+    # Then the cost's inputs are the other benchmarks' measurements: the warm idle handler
+    # time the cold-start benchmark timed, and no busy time per delivery, which --quick's
+    # in-memory X transport cannot measure; the section says it was left out
+    inputs = cost_inputs(sections["coldstart"], sections["busy"], quick=True)
+    assert inputs["idle_handler_seconds"] == sections["coldstart"].data["warm_handler_seconds"]
+    assert "busy_seconds_per_delivery" not in inputs
+    assert BUSY_NOT_MEASURED in sections["cost"].notes
+
+
+def test_no_benchmark_function_is_longer_than_60_lines() -> None:
+    # Given every function in bench/ / When its lines are counted
+    long = {
+        f"{path.name}:{node.name}": node.end_lineno - node.lineno + 1
+        for path in sorted(BENCH.glob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.FunctionDef) and node.end_lineno is not None
+    }
+    # Then none is over 60: each benchmark reads as named steps
+    assert {name: n for name, n in long.items() if n > 60} == {}
