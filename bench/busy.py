@@ -11,14 +11,18 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.common import CountingProxy, GeneratedPost, Section, write_campaign
 from herald.credentials import StaticCredentials
 from herald.engine import MAX_WORKERS, Engine
 from herald.plan import LoadedPlan, load_plan_strict
+
+if TYPE_CHECKING:
+    from herald.channels.x import XChannel
 
 ACCOUNTS = 10
 POSTS = 5  # each to every account: 50 deliveries
@@ -183,51 +187,62 @@ def _report_times(section: Section, results: list[dict[str, Any]]) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Round:
+    """One measured busy tick's set-up: the plan, the accounts' secret and handles, the
+    warm-up and the measured minute, the engine's worker count."""
+
+    plan: LoadedPlan
+    secret: Mapping[str, Any]
+    handles: dict[str, dict[str, str]]
+    warm_at: datetime
+    busy_at: datetime
+    workers: int
+
+    def engine(self, ledger: Any, channel: XChannel) -> Engine:
+        return Engine(self.plan, ledger, {"x": channel}, max_workers=self.workers)
+
+
 def _measure(
     plan: LoadedPlan, accounts: list[str], folder: Path, quick: bool, workers: int
 ) -> dict[str, Any]:
-    secret = _secret(accounts)
-    handles = {a: {"handle": a.replace("-", "")} for a in accounts}
     warm_at = AT_LOCAL.replace(tzinfo=UTC) + timedelta(seconds=5)
-    busy_at = warm_at + timedelta(hours=1)
-    if quick:
-        return _measure_quick(plan, secret, handles, folder, warm_at, busy_at, workers)
-    return _measure_live(plan, secret, handles, warm_at, busy_at, workers)
+    round_ = Round(
+        plan,
+        _secret(accounts),
+        {a: {"handle": a.replace("-", "")} for a in accounts},
+        warm_at,
+        warm_at + timedelta(hours=1),
+        workers,
+    )
+    return _measure_quick(round_, folder) if quick else _measure_live(round_)
 
 
-def _measure_quick(
-    plan: LoadedPlan,
-    secret: Mapping[str, Any],
-    handles: dict[str, dict[str, str]],
-    folder: Path,
-    warm_at: datetime,
-    busy_at: datetime,
-    workers: int,
-) -> dict[str, Any]:
+def _measure_quick(round_: Round, folder: Path) -> dict[str, Any]:
     """The busy tick on SQLite and an in-memory X transport: its counts, not its time."""
     from herald.channels.x import XChannel
     from herald.ledger.sqlite import SqliteLedger
 
     transport = MemoryTransport()
     channel = XChannel(
-        handles,
-        StaticCredentials(secret),
+        round_.handles,
+        StaticCredentials(round_.secret),
         base_url="http://x.invalid",
         transport=transport.adapter(),
     )
-    raw = SqliteLedger(folder / f"ledger-{workers}.sqlite")
+    raw = SqliteLedger(folder / f"ledger-{round_.workers}.sqlite")
     ledger = CountingProxy(raw)
-    engine = Engine(plan, ledger, {"x": channel}, max_workers=workers)
-    warmup, _ = _tick(engine, warm_at)
+    engine = round_.engine(ledger, channel)
+    warmup, _ = _tick(engine, round_.warm_at)
     ledger.calls.clear()
     transport.counts.clear()
-    seconds, published = _tick(engine, busy_at)
-    summary = engine.tick(busy_at)  # nothing left: a repeat tick publishes nothing
+    seconds, published = _tick(engine, round_.busy_at)
+    summary = engine.tick(round_.busy_at)  # nothing left: a repeat tick publishes nothing
     raw.close()
     operations = dict(ledger.calls)
     reads = sum(n for op, n in operations.items() if op in READS)
     return dict(
-        workers=workers,
+        workers=round_.workers,
         seconds=seconds,
         warmup_seconds=warmup,
         reads=reads,
@@ -246,32 +261,27 @@ def _tick(engine: Engine, now: datetime) -> tuple[float, int]:
     return time.perf_counter() - start, summary.counts.get("Published", 0)
 
 
-def _measure_live(
-    plan: LoadedPlan,
-    secret: Mapping[str, Any],
-    handles: dict[str, dict[str, str]],
-    warm_at: datetime,
-    busy_at: datetime,
-    workers: int,
-) -> dict[str, Any]:
+def _measure_live(round_: Round) -> dict[str, Any]:
+    """The busy tick on DynamoDB Local and the fake X API with LATENCY added per request."""
     from bench.dynamodb import dynamodb_table
     from herald.channels.x import XChannel
     from herald.ledger.dynamodb import DynamoLedger
     from herald_dev.fake_x import FakeX
 
+    secret = round_.secret
     with dynamodb_table() as (client, table), FakeX(secret, latency=LATENCY) as fake:
-        channel = XChannel(handles, StaticCredentials(secret), base_url=fake.url)
+        channel = XChannel(round_.handles, StaticCredentials(secret), base_url=fake.url)
         ledger = DynamoLedger(table, client)
-        engine = Engine(plan, ledger, {"x": channel}, max_workers=workers)
-        warmup, _ = _tick(engine, warm_at)
+        engine = round_.engine(ledger, channel)
+        warmup, _ = _tick(engine, round_.warm_at)
         ledger.requests.clear()
         before = dict(fake.counts)
-        seconds, published = _tick(engine, busy_at)
+        seconds, published = _tick(engine, round_.busy_at)
         after = dict(fake.counts)
         channel.close()
         x_requests = sum(after.values()) - sum(before.values())
         return dict(
-            workers=workers,
+            workers=round_.workers,
             seconds=seconds,
             warmup_seconds=warmup,
             reads=ledger.reads,

@@ -7,7 +7,9 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -145,3 +147,34 @@ def run_worker(command: list[str], env: dict[str, str], timeout: float = 60) -> 
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@dataclass
+class Served:
+    """A fake started from the command line: its first line, then (after the block) what it
+    printed on stderr and its exit code."""
+
+    banner: str = ""
+    errors: str = ""
+    returncode: int | None = None
+
+
+@contextmanager
+def serving(module: str, *args: str) -> Iterator[Served]:
+    """`python -m MODULE --port 0 ARGS...` (a herald_dev fake on a free port) for the block,
+    then SIGTERM and wait for it to exit."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", module, "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    served = Served()
+    try:
+        assert process.stdout is not None
+        served.banner = process.stdout.readline()
+        yield served
+    finally:
+        process.terminate()
+        _, served.errors = process.communicate(timeout=10)
+        served.returncode = process.returncode
