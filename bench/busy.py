@@ -11,14 +11,18 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.common import CountingProxy, GeneratedPost, Section, write_campaign
 from herald.credentials import StaticCredentials
 from herald.engine import MAX_WORKERS, Engine
-from herald.plan import load_plan_strict
+from herald.plan import LoadedPlan, load_plan_strict
+
+if TYPE_CHECKING:
+    from herald.channels.x import XChannel
 
 ACCOUNTS = 10
 POSTS = 5  # each to every account: 50 deliveries
@@ -79,7 +83,7 @@ def _campaigns(folder: Path) -> list[str]:
     return accounts
 
 
-def run(quick: bool = False, max_workers: int | None = None) -> Section:
+def run(quick: bool = False) -> Section:
     section = Section(
         "busy",
         "Busy tick",
@@ -90,19 +94,31 @@ def run(quick: bool = False, max_workers: int | None = None) -> Section:
         "first busy minute warms the container (imports, clients, connections); the second "
         "is measured. Floors: sequential = 50 × latency; parallel = 5 per account × latency.",
     )
+    results = _measure_all(quick)
+    first = results[0]
+    section.data.update(results=results, deliveries=first["published"])
+    _report_counts(section, first)
+    if quick:
+        section.notes.append("--quick: SQLite ledger and in-memory X transport; times not shown.")
+    else:
+        _report_times(section, results)
+    return section
+
+
+def _measure_all(quick: bool) -> list[dict[str, Any]]:
+    """One measured busy tick per worker count: the engine's default, and (when that is fewer
+    than the accounts, and not --quick) one worker per account."""
+    counts = [MAX_WORKERS] if quick or MAX_WORKERS >= ACCOUNTS else [MAX_WORKERS, ACCOUNTS]
     with tempfile.TemporaryDirectory(prefix="herald-bench-busy-") as name:
         folder = Path(name)
         accounts = _campaigns(folder / "campaigns")
         plan = load_plan_strict([folder / "campaigns"])
-        results = [
-            _measure(plan, accounts, folder, quick, workers)
-            for workers in (
-                [MAX_WORKERS] if quick or MAX_WORKERS >= ACCOUNTS else [MAX_WORKERS, ACCOUNTS]
-            )
-        ]
-    first = results[0]
+        return [_measure(plan, accounts, folder, quick, workers) for workers in counts]
+
+
+def _report_counts(section: Section, first: dict[str, Any]) -> None:
+    """What the measured tick did, per delivery: publications, ledger requests, X requests."""
     deliveries = first["published"]
-    section.data.update(results=results, deliveries=deliveries)
     section.add(
         "deliveries published in the measured tick",
         str(deliveries),
@@ -131,136 +147,146 @@ def run(quick: bool = False, max_workers: int | None = None) -> Section:
         "Ledger requests in the measured tick, by operation: "
         + ", ".join(f"{op} {n}" for op, n in sorted(first["operations"].items()))
     )
-    if not quick:
-        sequential = POSTS * ACCOUNTS * LATENCY
-        parallel = POSTS * LATENCY
-        for result in results:
-            wall = result["seconds"]
-            workers = result["workers"]
-            label = "engine default" if workers == MAX_WORKERS else "variant"
-            section.add(
-                f"tick wall time ÷ sequential floor ({workers} workers, {label})",
-                f"{wall / sequential:.2f}×",
-                "< 1×",
-                wall < sequential,
-            )
-            section.add(
-                f"tick wall time ÷ parallel floor ({workers} workers, {label})",
-                f"{wall / parallel:.2f}×",
-            )
-            section.add(
-                f"warm-up tick ÷ measured tick ({workers} workers)",
-                f"{result['warmup_seconds'] / wall:.2f}×",
-            )
-        if len(results) > 1:
-            section.notes.append(
-                "What is left above the parallel floor with one worker per account is each "
-                "account's queue doing three sequential ledger writes per delivery (claim, "
-                "attempting, sent) around the X call; DynamoDB Local answers slower than "
-                "DynamoDB does. Claiming straight into ATTEMPTING after rendering (one write "
-                "instead of two before the call) would cut one round trip per delivery."
-            )
-        if MAX_WORKERS < ACCOUNTS:
-            section.notes.append(
-                f"With MAX_WORKERS = {MAX_WORKERS} and {ACCOUNTS} accounts, some accounts wait "
-                "for a free worker, so the tick takes two rounds of an account's queue; the "
-                "variant row above measures the engine with one worker per account."
-            )
-    else:
-        section.notes.append("--quick: SQLite ledger and in-memory X transport; times not shown.")
-    return section
+
+
+def _report_times(section: Section, results: list[dict[str, Any]]) -> None:
+    """Each measured tick's wall time against the sequential and parallel floors."""
+    sequential = POSTS * ACCOUNTS * LATENCY
+    parallel = POSTS * LATENCY
+    for result in results:
+        wall = result["seconds"]
+        workers = result["workers"]
+        label = "engine default" if workers == MAX_WORKERS else "variant"
+        section.add(
+            f"tick wall time ÷ sequential floor ({workers} workers, {label})",
+            f"{wall / sequential:.2f}×",
+            "< 1×",
+            wall < sequential,
+        )
+        section.add(
+            f"tick wall time ÷ parallel floor ({workers} workers, {label})",
+            f"{wall / parallel:.2f}×",
+        )
+        section.add(
+            f"warm-up tick ÷ measured tick ({workers} workers)",
+            f"{result['warmup_seconds'] / wall:.2f}×",
+        )
+    if len(results) > 1:
+        section.notes.append(
+            "What is left above the parallel floor with one worker per account is each "
+            "account's queue doing three sequential ledger writes per delivery (claim, "
+            "attempting, sent) around the X call; DynamoDB Local answers slower than "
+            "DynamoDB does. Claiming straight into ATTEMPTING after rendering (one write "
+            "instead of two before the call) would cut one round trip per delivery."
+        )
+    if MAX_WORKERS < ACCOUNTS:
+        section.notes.append(
+            f"With MAX_WORKERS = {MAX_WORKERS} and {ACCOUNTS} accounts, some accounts wait "
+            "for a free worker, so the tick takes two rounds of an account's queue; the "
+            "variant row above measures the engine with one worker per account."
+        )
+
+
+@dataclass(frozen=True)
+class Round:
+    """One measured busy tick's set-up: the plan, the accounts' secret and handles, the
+    warm-up and the measured minute, the engine's worker count."""
+
+    plan: LoadedPlan
+    secret: Mapping[str, Any]
+    handles: dict[str, dict[str, str]]
+    warm_at: datetime
+    busy_at: datetime
+    workers: int
+
+    def engine(self, ledger: Any, channel: XChannel) -> Engine:
+        return Engine(self.plan, ledger, {"x": channel}, max_workers=self.workers)
 
 
 def _measure(
-    plan: Any, accounts: list[str], folder: Path, quick: bool, workers: int
+    plan: LoadedPlan, accounts: list[str], folder: Path, quick: bool, workers: int
 ) -> dict[str, Any]:
+    warm_at = AT_LOCAL.replace(tzinfo=UTC) + timedelta(seconds=5)
+    round_ = Round(
+        plan,
+        _secret(accounts),
+        {a: {"handle": a.replace("-", "")} for a in accounts},
+        warm_at,
+        warm_at + timedelta(hours=1),
+        workers,
+    )
+    return _measure_quick(round_, folder) if quick else _measure_live(round_)
+
+
+def _measure_quick(round_: Round, folder: Path) -> dict[str, Any]:
+    """The busy tick on SQLite and an in-memory X transport: its counts, not its time."""
     from herald.channels.x import XChannel
+    from herald.ledger.sqlite import SqliteLedger
 
-    secret = _secret(accounts)
-    handles = {a: {"handle": a.replace("-", "")} for a in accounts}
-    warm_at = (AT_LOCAL).replace(tzinfo=UTC) + timedelta(seconds=5)
-    busy_at = warm_at + timedelta(hours=1)
-    if quick:
-        from herald.ledger.sqlite import SqliteLedger
-
-        transport = MemoryTransport()
-        channel = XChannel(
-            handles,
-            StaticCredentials(secret),
-            base_url="http://x.invalid",
-            transport=transport.adapter(),
-        )
-        raw = SqliteLedger(folder / f"ledger-{workers}.sqlite")
-        ledger = CountingProxy(raw)
-        engine = Engine(plan, ledger, {"x": channel}, max_workers=workers)
-        warmup = _tick(engine, warm_at)
-        ledger.calls.clear()
-        transport.counts.clear()
-        seconds = _tick(engine, busy_at)
-        summary = engine.tick(busy_at)  # nothing left: a repeat tick publishes nothing
-        raw.close()
-        operations = dict(ledger.calls)
-        reads = sum(n for op, n in operations.items() if op in READS)
-        x_requests = sum(transport.counts.values())
-        published = _published(engine, busy_at)
-        return dict(
-            workers=workers,
-            seconds=seconds,
-            warmup_seconds=warmup,
-            reads=reads,
-            writes=sum(operations.values()) - reads,
-            operations=operations,
-            x_requests=x_requests,
-            published=published,
-            repeat_published=summary.counts.get("Published", 0),
-        )
-    return _measure_live(plan, accounts, secret, handles, warm_at, busy_at, workers)
+    transport = MemoryTransport()
+    channel = XChannel(
+        round_.handles,
+        StaticCredentials(round_.secret),
+        base_url="http://x.invalid",
+        transport=transport.adapter(),
+    )
+    raw = SqliteLedger(folder / f"ledger-{round_.workers}.sqlite")
+    ledger = CountingProxy(raw)
+    engine = round_.engine(ledger, channel)
+    warmup, _ = _tick(engine, round_.warm_at)
+    ledger.calls.clear()
+    transport.counts.clear()
+    seconds, published = _tick(engine, round_.busy_at)
+    summary = engine.tick(round_.busy_at)  # nothing left: a repeat tick publishes nothing
+    raw.close()
+    operations = dict(ledger.calls)
+    reads = sum(n for op, n in operations.items() if op in READS)
+    return dict(
+        workers=round_.workers,
+        seconds=seconds,
+        warmup_seconds=warmup,
+        reads=reads,
+        writes=sum(operations.values()) - reads,
+        operations=operations,
+        x_requests=sum(transport.counts.values()),
+        published=published,
+        repeat_published=summary.counts.get("Published", 0),
+    )
 
 
-def _tick(engine: Engine, now: datetime) -> float:
+def _tick(engine: Engine, now: datetime) -> tuple[float, int]:
+    """One tick: its wall time, and how many deliveries it published."""
     start = time.perf_counter()
     summary = engine.tick(now)
-    elapsed = time.perf_counter() - start
-    engine.last_published = summary.counts.get("Published", 0)  # type: ignore[attr-defined]
-    return elapsed
+    return time.perf_counter() - start, summary.counts.get("Published", 0)
 
 
-def _published(engine: Engine, now: datetime) -> int:
-    return int(getattr(engine, "last_published", 0))
-
-
-def _measure_live(
-    plan: Any,
-    accounts: list[str],
-    secret: Mapping[str, Any],
-    handles: dict[str, dict[str, str]],
-    warm_at: datetime,
-    busy_at: datetime,
-    workers: int,
-) -> dict[str, Any]:
+def _measure_live(round_: Round) -> dict[str, Any]:
+    """The busy tick on DynamoDB Local and the fake X API with LATENCY added per request."""
     from bench.dynamodb import dynamodb_table
     from herald.channels.x import XChannel
     from herald.ledger.dynamodb import DynamoLedger
     from herald_dev.fake_x import FakeX
 
+    secret = round_.secret
     with dynamodb_table() as (client, table), FakeX(secret, latency=LATENCY) as fake:
-        channel = XChannel(handles, StaticCredentials(secret), base_url=fake.url)
+        channel = XChannel(round_.handles, StaticCredentials(secret), base_url=fake.url)
         ledger = DynamoLedger(table, client)
-        engine = Engine(plan, ledger, {"x": channel}, max_workers=workers)
-        warmup = _tick(engine, warm_at)
+        engine = round_.engine(ledger, channel)
+        warmup, _ = _tick(engine, round_.warm_at)
         ledger.requests.clear()
         before = dict(fake.counts)
-        seconds = _tick(engine, busy_at)
+        seconds, published = _tick(engine, round_.busy_at)
         after = dict(fake.counts)
         channel.close()
         x_requests = sum(after.values()) - sum(before.values())
         return dict(
-            workers=workers,
+            workers=round_.workers,
             seconds=seconds,
             warmup_seconds=warmup,
             reads=ledger.reads,
             writes=ledger.writes,
             operations=dict(ledger.requests),
             x_requests=x_requests,
-            published=_published(engine, busy_at),
+            published=published,
         )

@@ -117,6 +117,8 @@ def counting_connects() -> Iterator[Counter[str]]:
         counts["getaddrinfo"] += 1
         return getaddrinfo(*args, **kwargs)
 
+    # Counting means replacing socket methods on the class (method-assign), with wrappers
+    # typed looser than the C methods' overloads (assignment).
     socket.socket.connect = counted_connect  # type: ignore[method-assign,assignment]
     socket.socket.connect_ex = counted_connect_ex  # type: ignore[method-assign,assignment]
     socket.getaddrinfo = counted_getaddrinfo

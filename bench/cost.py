@@ -48,6 +48,12 @@ PRICE_NOTE = (
 )
 
 
+BUSY_NOT_MEASURED = (
+    "--quick: the busy tick ran on an in-memory X transport, so its time per delivery was not "
+    "measured; the Lambda duration line leaves busy time out (run without --quick for it)."
+)
+
+
 @dataclass
 class Workload:
     label: str
@@ -72,7 +78,8 @@ def monthly(workload: Workload, measured: dict[str, float]) -> dict[str, Decimal
     gb = Decimal(memory_mb()) / 1024
     deliveries = workload.deliveries_per_month
     idle_ms = max(1, math.ceil(measured["idle_handler_seconds"] * 1000))
-    busy_s = deliveries * measured["busy_seconds_per_delivery"]
+    # Left out when not measured (--quick): the duration line then has no busy time.
+    busy_s = deliveries * measured.get("busy_seconds_per_delivery", 0.0)
     cold_s = COLD_STARTS_PER_MONTH * measured["cold_start_seconds"]
     gb_seconds = gb * Decimal(MINUTES_PER_MONTH * idle_ms / 1000 + busy_s + cold_s)
     # Reads: each due delivery is read once (BatchGetItem, 1 RRU per item up to 4 KB), plus
@@ -146,6 +153,8 @@ def run(measured: dict[str, float], quick: bool = False) -> Section:
         "Prices used (US$):\n\n" + "\n".join(f"- `{k}`: {v}" for k, v in PRICES.items())
     )
     section.notes.append(PRICE_NOTE)
+    if "busy_seconds_per_delivery" not in measured:
+        section.notes.append(BUSY_NOT_MEASURED)
     section.notes.append(
         "Inputs measured in this run: " + ", ".join(f"{k} = {v:.6g}" for k, v in measured.items())
     )

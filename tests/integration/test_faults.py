@@ -110,7 +110,7 @@ def test_a_429_waits_for_the_reset_then_publishes_once(
     assert tweet_calls(fake_x) == 2
     sent = record(ledger)
     assert (sent.state, sent.remote_id, sent.attempts) == (State.SENT, fake_x.posts[0].id, 2)
-    assert_nothing_lost(engine, AFTER, ledger)
+    assert_nothing_lost(engine, plan, AFTER, ledger)
 
 
 @pytest.mark.parametrize(
@@ -159,7 +159,7 @@ def test_an_answer_that_leaves_it_open_is_settled_then_sent_exactly_once(
     sent = record(ledger)
     assert (sent.state, sent.remote_id, sent.resends) == (State.SENT, fake_x.posts[0].id, 1)
     assert [a.event for a in sent.history].count("READ_BACK") == 2
-    assert_nothing_lost(engine, AFTER, ledger)
+    assert_nothing_lost(engine, plan, AFTER, ledger)
 
 
 @pytest.mark.parametrize(
@@ -252,7 +252,7 @@ def test_a_refusal_is_failed_with_the_reason_and_not_retried(
     # And the audit reports it
     [finding] = engine.audit(AFTER)
     assert finding.event is Event.FAILED
-    assert_nothing_lost(engine, AFTER, ledger)
+    assert_nothing_lost(engine, plan, AFTER, ledger)
 
 
 # --- DynamoDB conditional checks --------------------------------------------------------

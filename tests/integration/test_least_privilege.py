@@ -60,7 +60,7 @@ def aws_calls(monkeypatch: pytest.MonkeyPatch) -> Recorder:
     from botocore.client import BaseClient
 
     recorder = Recorder()
-    original = BaseClient._make_api_call
+    original = getattr(BaseClient, "_make_api_call")  # noqa: B009  (private: not in the stubs)
 
     def recording(self: Any, operation_name: str, api_params: Any) -> Any:
         if recorder.on:

@@ -92,7 +92,7 @@ def test_the_campaign_publishes_every_delivery_once_through_a_fault_each_minute(
     assert len(texts) == 13 and len(set(texts)) == 13
     # And every thread is intact: each reply answers the post before it
     records = engines[0].ledger.get_many([d.key for d in sid_plan.deliveries])
-    ids = {d.key: records[d.key].remote_id for d in sid_plan.deliveries}
+    ids = {d.key: str(records[d.key].remote_id) for d in sid_plan.deliveries}
     replies = {post.id: post.reply_to for post in fake_x.posts}
     for delivery in sid_plan.deliveries:
         parent = delivery.parent_key

@@ -24,7 +24,8 @@ from herald_dev.fake_x import (
     FakeX,
     FaultKind,
 )
-from tests.fixtures.x_api import PNG, X_SECRET
+from herald_dev.images import PNG
+from herald_dev.x_accounts import X_SECRET
 
 pytestmark = pytest.mark.integration
 

@@ -17,8 +17,8 @@ from herald.channels.x import XChannel
 from herald.credentials import SecretsManagerCredentials
 from herald_dev.fake_secrets import FakeSecrets, SecretsFault
 from herald_dev.fake_x import FakeX
+from herald_dev.x_accounts import TEST_CONNECT_TIMEOUT, TEST_READ_TIMEOUT, X_ACCOUNTS, X_SECRET
 from tests.fixtures.secrets_manager import REGION, X_SECRET_NAME
-from tests.fixtures.x_api import TEST_CONNECT_TIMEOUT, TEST_READ_TIMEOUT, X_ACCOUNTS, X_SECRET
 
 pytestmark = pytest.mark.integration
 

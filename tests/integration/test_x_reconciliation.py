@@ -14,7 +14,8 @@ from herald.channels import OutcomeKind
 from herald.channels.x import XChannel
 from herald.delivery import MediaItem
 from herald_dev.fake_x import TWEETS, FakeX, FaultKind
-from tests.fixtures.x_api import PNG, X_SECRET
+from herald_dev.images import PNG
+from herald_dev.x_accounts import X_SECRET
 
 pytestmark = pytest.mark.integration
 

@@ -154,6 +154,7 @@ def run_handler(args: argparse.Namespace, secret: Mapping[str, Any]) -> None:
     from herald.credentials import SecretsManagerCredentials
 
     # The one seam: Secrets Manager (through Powertools Parameters) is not available here.
+    # (Replacing a method on the class is what mypy's method-assign refuses; it is the seam.)
     SecretsManagerCredentials._secret = lambda self: secret  # type: ignore[method-assign]
     runtime.reset()
     spec = importlib.util.spec_from_file_location("publisher_app", HANDLER)

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -111,15 +112,8 @@ class ScriptedChannel:
 
 
 @pytest.fixture
-def plan(tmp_path: Path) -> LoadedPlan:
-    path = tmp_path / "demo.yaml"
-    path.write_text(CAMPAIGN, encoding="utf-8")
-    return load_plan_strict([path])
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> SqliteLedger:
-    return SqliteLedger(tmp_path / "ledger.sqlite3")
+def campaign_text() -> str:
+    return CAMPAIGN  # the shared `plan` fixture loads it
 
 
 @pytest.fixture
@@ -162,7 +156,7 @@ def test_a_tick_with_nothing_due_touches_no_ledger(plan, channel, tmp_path) -> N
     class Counting(SqliteLedger):
         calls = 0
 
-        def __getattribute__(self, name: str):  # type: ignore[no-untyped-def]
+        def __getattribute__(self, name: str) -> Any:
             if not name.startswith("_") and name != "calls":
                 type(self).calls += 1
             return super().__getattribute__(name)
@@ -178,16 +172,14 @@ def test_a_tick_with_nothing_due_touches_no_ledger(plan, channel, tmp_path) -> N
     assert channel.calls == 0
 
 
-def test_an_idle_tick_imports_neither_jinja_nor_tweepy(tmp_path: Path) -> None:
+def test_an_idle_tick_imports_neither_jinja_nor_tweepy(campaign_file: Path) -> None:
     # Given a fresh interpreter with a plan loaded
-    path = tmp_path / "demo.yaml"
-    path.write_text(CAMPAIGN, encoding="utf-8")
     script = f"""
 import sys
 from datetime import datetime, UTC
 from herald.plan import load_plan_strict
 from herald.engine import Engine
-plan = load_plan_strict([__import__('pathlib').Path({str(path)!r})])
+plan = load_plan_strict([__import__('pathlib').Path({str(campaign_file)!r})])
 Engine(plan, None, {{}}).tick(datetime(2021, 2, 1, tzinfo=UTC))
 print(sorted(m for m in ("jinja2", "tweepy", "requests", "twitter_text") if m in sys.modules))
 """
@@ -303,7 +295,7 @@ def test_unknown_is_attempted_again_at_most_twice(plan, ledger, channel) -> None
     noon = datetime(2021, 2, 9, 12, 0, tzinfo=UTC)
     key = lost_call(ledger, noon)
     channel.answer("Noon", *[OutcomeKind.UNKNOWN] * 5)
-    channel.find_recent = lambda *args, **kwargs: None  # type: ignore[method-assign]
+    channel.find_recent = lambda *args, **kwargs: None
     engine = make_engine(plan, ledger, channel)
     # When ticks run through the window
     for minute in range(1, 15):
@@ -448,7 +440,7 @@ class SlowUploads(ScriptedChannel):
         super().__init__()
         self.clock = clock  # seconds left, as the function's context would say
 
-    def publish(self, account, text, reply_to, media, call=None):  # type: ignore[no-untyped-def]
+    def publish(self, account, text, reply_to, media, call=None):
         self.clock[0] -= 57.0  # four images, slowly
         return super().publish(account, text, reply_to, media, call)
 
@@ -485,7 +477,7 @@ def test_attempting_is_written_only_just_before_the_create_call(plan, ledger) ->
     channel = ScriptedChannel()
     original = channel.publish
 
-    def publish(account, text, reply_to, media, call=None):  # type: ignore[no-untyped-def]
+    def publish(account, text, reply_to, media, call=None):
         key = DeliveryKey("demo", "noon", "x", account)
         seen[account].append(ledger.get_many([key])[key].state)  # uploading: still CLAIMED
 
@@ -532,7 +524,7 @@ class UnreadableLedger(SqliteLedger):
 
     failures = 1
 
-    def get_many(self, keys):  # type: ignore[no-untyped-def]
+    def get_many(self, keys):
         if self.failures:
             self.failures -= 1
             raise RuntimeError("ProvisionedThroughputExceededException: throttled")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -291,7 +292,7 @@ class Transport(BaseAdapter):
         self.sent: list[str] = []
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
-        path = requests.utils.urlparse(request.url or "").path
+        path = urllib.parse.urlparse(request.url or "").path
         self.sent.append(path)
         status, body = self.ANSWERS[path]
         answer = requests.Response()

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from herald.ledger import ALL_CAMPAIGNS
 from herald.ledger.sqlite import SqliteLedger
-from herald.plan import LoadedPlan, load_plan_strict
+from herald.plan import LoadedPlan
 from herald.status import View, collect
 
 CAMPAIGN = """\
@@ -31,15 +30,8 @@ T0 = datetime(2021, 2, 9, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def plan(tmp_path: Path) -> LoadedPlan:
-    path = tmp_path / "demo.yaml"
-    path.write_text(CAMPAIGN, encoding="utf-8")
-    return load_plan_strict([path])
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> SqliteLedger:
-    return SqliteLedger(tmp_path / "ledger.sqlite3")
+def campaign_text() -> str:
+    return CAMPAIGN  # the shared `plan` fixture loads it
 
 
 def views(plan: LoadedPlan, ledger: SqliteLedger, now: datetime) -> dict[str, tuple[View, str]]:

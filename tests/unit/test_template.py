@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import tomllib
 from collections.abc import Iterator
 from functools import cache
@@ -20,10 +21,11 @@ from typing import Any, cast
 
 import pytest
 
+from herald_dev.aws_env import REGION, sandboxed
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO_ROOT / "template.yaml"
 SAM = Path(sys.executable).with_name("sam")
-REGION = "eu-west-2"
 
 TABLE_ARN = {"Fn::GetAtt": ["LedgerTable", "Arn"]}
 DLQ_ARN = {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
@@ -68,11 +70,9 @@ def _transformed(schedule_state: str) -> str:
 
 
 @pytest.fixture
-def cfn(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def cfn(aws_sandbox: dict[str, str]) -> dict[str, Any]:
     """The CloudFormation the SAM transform makes of template.yaml (schedule ENABLED)."""
     # The translator asks boto3 for the region to pick the partition; no call leaves.
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     return cast(dict[str, Any], json.loads(_transformed("ENABLED")))
 
 
@@ -801,18 +801,19 @@ def test_function_requirements_add_nothing_to_the_layer() -> None:
 # ------------------------------------------------------------------ lint
 
 
+def quiet_sam_home(home: Path) -> Path:
+    """A HOME in which SAM CLI has just checked PyPI for a newer version, so it does not."""
+    config = home / ".aws-sam"
+    config.mkdir(parents=True)
+    checked = {"lastVersionCheck": time.time(), "telemetryEnabled": False}
+    (config / "metadata.json").write_text(json.dumps(checked), encoding="utf-8")
+    return home
+
+
 def test_sam_validate_lint_passes_without_warnings(tmp_path: Path) -> None:
-    # Given SAM CLI with cfn-lint, no AWS account, no telemetry
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        "SAM_CLI_TELEMETRY": "0",
-        "HOME": str(tmp_path),
-    }
+    # Given SAM CLI with cfn-lint, no AWS account, no telemetry, no version check (the unit
+    # tests' network guard fails the test if it reaches for the network)
+    env = sandboxed(os.environ, SAM_CLI_TELEMETRY="0", HOME=str(quiet_sam_home(tmp_path)))
     assert SAM.exists(), f"{SAM} is missing: install aws-sam-cli into the virtual environment"
 
     # When the template is validated with the linter

@@ -180,6 +180,10 @@ def test_tweepy_exceptions_are_mapped_through_their_response() -> None:
 # --- network failures ------------------------------------------------------------------------
 
 
+# The urllib3 errors below are built without the pool or connection they would name: no
+# socket is opened, so there is none to give (urllib3's stubs want one: arg-type).
+
+
 def never_connected(reason: Exception) -> requests.ConnectionError:
     return requests.ConnectionError(MaxRetryError(None, "/2/tweets", reason))  # type: ignore[arg-type]
 
@@ -236,8 +240,8 @@ def tls_failure(library_error: ssl.SSLError) -> requests.exceptions.SSLError:
 def openssl_error(code: str, text: str) -> ssl.SSLError:
     """An ssl.SSLError as the ssl module raises it, with OpenSSL's reason code."""
     error = ssl.SSLError(1, f"[SSL: {code}] {text}")
-    error.reason = code  # type: ignore[misc]
-    error.library = "SSL"  # type: ignore[misc]
+    error.reason = code
+    error.library = "SSL"
     return error
 
 
