@@ -1,15 +1,20 @@
-"""The chaos soak's tools: the fake X's seeded random faults and its lagging timeline."""
+"""The chaos soak's tools: the fake X's seeded random faults and its lagging timeline, and the
+DynamoDB fault proxy."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import requests
+from botocore.exceptions import ClientError, ConnectionClosedError
 from requests_oauthlib import OAuth1
 
+from herald_dev.dynamodb_local import make_client
 from herald_dev.fake_x import RATE_LIMIT_BURST, TWEETS, USERS_ME, FakeX, FaultKind
+from herald_dev.soak.dynamodb_proxy import LOST_ACK, THROTTLE, DynamoDBProxy
 from tests.fixtures.x_api import X_ACCOUNTS, X_SECRET
 
 pytestmark = pytest.mark.integration
@@ -147,3 +152,55 @@ def test_random_faults_can_be_set_from_another_process(fake: FakeX) -> None:
     counts = requests.get(f"{control}/random_faults", timeout=5).json()
     assert counts == {"server_error": 1}
     assert fake.counts[USERS_ME] == 1
+
+
+# --- the DynamoDB fault proxy -------------------------------------------------------------
+
+
+def put(client: Any, table: str, name: str) -> None:
+    client.put_item(TableName=table, Item={"pk": {"S": "soak"}, "sk": {"S": name}})
+
+
+def stored(client: Any, table: str, name: str) -> bool:
+    found = client.get_item(TableName=table, Key={"pk": {"S": "soak"}, "sk": {"S": name}})
+    return "Item" in found
+
+
+def test_a_throttled_request_is_answered_as_dynamodb_does_and_never_applied(
+    dynamodb_local: str, ledger_table: str
+) -> None:
+    direct = make_client(dynamodb_local)
+    with DynamoDBProxy(dynamodb_local, rate=1.0, kinds=(THROTTLE,)) as proxy:
+        # Given a client through a proxy that throttles every request
+        client = make_client(proxy.url, retries={"mode": "standard", "total_max_attempts": 2})
+        # When it writes an item
+        with pytest.raises(ClientError) as raised:
+            put(client, ledger_table, "throttled")
+    # Then botocore retried, then raised DynamoDB's throttling error, and nothing was written
+    assert raised.value.response["Error"]["Code"] == "ProvisionedThroughputExceededException"
+    assert proxy.faults == {"throttle PutItem": 2}
+    assert not stored(direct, ledger_table, "throttled")
+
+
+def test_a_lost_answer_was_applied_all_the_same(dynamodb_local: str, ledger_table: str) -> None:
+    direct = make_client(dynamodb_local)
+    with DynamoDBProxy(dynamodb_local, rate=1.0, kinds=(LOST_ACK,)) as proxy:
+        # Given a client through a proxy that loses every answer, not retrying
+        client = make_client(proxy.url, retries={"mode": "standard", "total_max_attempts": 1})
+        # When it writes an item
+        with pytest.raises(ConnectionClosedError):
+            put(client, ledger_table, "applied")
+    # Then the client saw the connection close, but the write was applied
+    assert proxy.faults == {"lost_ack PutItem": 1}
+    assert stored(direct, ledger_table, "applied")
+
+
+def test_the_proxy_relays_answers_when_nothing_fails(
+    dynamodb_local: str, ledger_table: str
+) -> None:
+    with DynamoDBProxy(dynamodb_local) as proxy:
+        client = make_client(proxy.url)
+        put(client, ledger_table, "relayed")
+        assert stored(client, ledger_table, "relayed")
+    assert proxy.counts == {"PutItem": 1, "GetItem": 1}
+    assert proxy.faults == {}
