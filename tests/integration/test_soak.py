@@ -1,10 +1,15 @@
-"""The chaos soak's tools: the fake X's seeded random faults and its lagging timeline, and the
-DynamoDB fault proxy."""
+"""The chaos soak: one simulated day of generated campaigns, published by racing worker
+processes through the fake X and DynamoDB Local while requests fail at random, answers are
+lost and workers are killed; nothing may be posted twice or lost, and the deliveries go out
+within their windows. Also the soak's own tools: the fake X's random faults, its lagging
+timeline, and the DynamoDB fault proxy."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,12 +17,26 @@ import requests
 from botocore.exceptions import ClientError, ConnectionClosedError
 from requests_oauthlib import OAuth1
 
+from herald.ledger import Record, State
+from herald.plan import load_plan_strict
 from herald_dev.dynamodb_local import make_client
-from herald_dev.fake_x import RATE_LIMIT_BURST, TWEETS, USERS_ME, FakeX, FaultKind
+from herald_dev.fake_x import (
+    RATE_LIMIT_BURST,
+    TWEETS,
+    USERS_ME,
+    FakeX,
+    FaultKind,
+    PublishedPost,
+)
 from herald_dev.soak.dynamodb_proxy import LOST_ACK, THROTTLE, DynamoDBProxy
+from herald_dev.soak.report import TARGET_SHARE, Findings, analyse
+from herald_dev.soak.run import RunStats, SoakConfig, SoakRun, run
 from tests.fixtures.x_api import X_ACCOUNTS, X_SECRET
 
 pytestmark = pytest.mark.integration
+
+# One day of the soak, at the soak's target fault rate; a budget that fits pytest's timeout.
+DAY = SoakConfig(days=1, start=date(2027, 3, 9), seed=7, max_seconds=240.0)
 
 
 class Clock:
@@ -204,3 +223,154 @@ def test_the_proxy_relays_answers_when_nothing_fails(
         assert stored(client, ledger_table, "relayed")
     assert proxy.counts == {"PutItem": 1, "GetItem": 1}
     assert proxy.faults == {}
+
+
+# --- what the soak can see -----------------------------------------------------------------
+
+LITTLE = """\
+campaign: little
+title: Little
+timezone: UTC
+max_lateness: 15m
+accounts:
+  x:
+    hertspolice: {handle: HertsPolice}
+posts:
+  - id: one
+    at: 2027-03-09 09:00
+    text: "First post"
+    thread: ["First reply"]
+  - id: two
+    at: 2027-03-09 12:00
+    text: "Second post"
+  - id: three
+    at: 2027-03-09 15:00
+    text: "Third post"
+"""
+
+
+def judged(tmp_path: Path, posts: list[PublishedPost], states: dict[str, str]) -> Findings:
+    """What the soak's report finds, given what X holds and each post's final ledger state."""
+    (tmp_path / "little.yaml").write_text(LITTLE, encoding="utf-8")
+    plan = load_plan_strict([tmp_path])
+    by_text = {p.text: p for p in posts}
+    texts = {d.key: d.render() for d in plan.deliveries}
+    records = {
+        d.key: Record(
+            d.key,
+            State(states[d.key.post]),
+            d.at,
+            remote_id=by_text[texts[d.key]].id if texts[d.key] in by_text else "999",
+        )
+        for d in plan.deliveries
+        if d.key.post in states
+    }
+    stats = RunStats(minutes=1, span=1, last_minute=datetime(2027, 3, 10, tzinfo=UTC))
+    result = SoakRun(SoakConfig(), plan, texts, records, posts, 0, {}, {}, {}, {}, stats)
+    return analyse(result)
+
+
+def on_x(number: int, text: str, minute: int, reply_to: str | None = None) -> PublishedPost:
+    made = datetime(2027, 3, 9, 9, minute, 5, tzinfo=UTC)
+    return PublishedPost(str(number), "hertspolice", "1", text, reply_to, (), made)
+
+
+def test_the_report_sees_doubles_wrong_threads_wrong_records_and_losses(tmp_path: Path) -> None:
+    # Given X holds the first post twice, its reply under another post, and the second post
+    # 20 minutes late; the third has no ledger record; the reply's record names a wrong id
+    posts = [
+        on_x(1, "First post", 0),
+        on_x(2, "First post", 1),
+        on_x(3, "First reply", 1, reply_to="4"),
+        on_x(4, "Second post", 0),
+    ]
+    states = {"one": "SENT", "one.2": "SENT", "two": "SENT"}
+    findings = judged(tmp_path, posts, states)
+    # Then each failure is counted
+    assert findings.duplicates == 1
+    assert findings.wrong_parent == 1
+    assert findings.lost == 1
+    assert findings.deliveries == 4
+    assert findings.outcomes["no record, not on X"] == 1
+
+
+def test_the_report_counts_a_post_in_its_window_with_its_lateness(tmp_path: Path) -> None:
+    # Given each post is on X once, made 5 s into its due minute, and recorded SENT
+    posts = [
+        on_x(1, "First post", 0),
+        on_x(2, "First reply", 0, reply_to="1"),
+        PublishedPost(
+            "3",
+            "hertspolice",
+            "1",
+            "Second post",
+            None,
+            (),
+            datetime(2027, 3, 9, 12, 15, 30, tzinfo=UTC),
+        ),
+        PublishedPost(
+            "4",
+            "hertspolice",
+            "1",
+            "Third post",
+            None,
+            (),
+            datetime(2027, 3, 9, 15, 16, 0, tzinfo=UTC),
+        ),
+    ]
+    states = {"one": "SENT", "one.2": "SENT", "two": "SENT", "three": "SENT"}
+    findings = judged(tmp_path, posts, states)
+    # Then the posts made by the deadline's minute count, the one after it does not
+    assert (findings.in_window, findings.deliveries) == (3, 4)
+    assert sorted(findings.lateness) == [5.0, 5.0, 930.0]
+    assert (findings.duplicates, findings.wrong_parent, findings.lost) == (0, 0, 0)
+
+
+# --- a day of chaos -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def day(dynamodb_local: str) -> tuple[SoakRun, Findings]:
+    result = run(dataclasses.replace(DAY, dynamodb_endpoint=dynamodb_local), echo=print)
+    return result, analyse(result)
+
+
+def test_the_day_ran_every_minute_with_faults_and_killed_workers(
+    day: tuple[SoakRun, Findings],
+) -> None:
+    result, _ = day
+    stats = result.stats
+    # Every minute of the day was ticked, by three workers racing
+    assert stats.complete, f"ticked {stats.minutes} of {stats.span} minutes"
+    assert stats.ticks + sum(stats.fates.values()) == 3 * stats.span
+    # X failed at random, and DynamoDB throttled and lost answers
+    assert sum(result.x_faults.values()) > 0
+    assert {k.split()[0] for k in result.dynamodb_faults} == {THROTTLE, LOST_ACK}
+    # Workers were killed in the middle of ticks, and replaced
+    assert stats.fates["killed"] >= 1
+    assert stats.events["Published"] > 0
+
+
+def test_a_day_of_chaos_posts_nothing_twice(day: tuple[SoakRun, Findings]) -> None:
+    _, findings = day
+    assert findings.duplicates == 0
+    assert findings.unexpected_posts == 0
+
+
+def test_a_day_of_chaos_loses_nothing(day: tuple[SoakRun, Findings]) -> None:
+    _, findings = day
+    assert findings.lost == 0
+
+
+def test_a_day_of_chaos_records_each_post_as_it_is_on_x(day: tuple[SoakRun, Findings]) -> None:
+    _, findings = day
+    # Every SENT record names its own post on X, and every reply hangs under its parent
+    assert findings.wrong_record == 0, "\n".join(findings.missed)
+    assert findings.wrong_parent == 0
+
+
+def test_a_day_of_chaos_publishes_what_is_due_within_its_window(
+    day: tuple[SoakRun, Findings],
+) -> None:
+    _, findings = day
+    assert findings.share >= TARGET_SHARE, "\n".join(findings.missed)
