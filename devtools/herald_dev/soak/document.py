@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
 from datetime import datetime
 
-from herald_dev.dynamodb_local import REPO_ROOT
 from herald_dev.soak.report import Findings, Target, percentile, targets
 from herald_dev.soak.run import SoakRun
 
@@ -26,7 +24,9 @@ def render(
         "",
         _preamble(run, f"`{command}`" + (f" (`{alias}`)" if alias else ""), written),
         "",
-        f"Targets met: {met}/{len(goals)}.",
+        f"Targets met: {met}/{len(goals)}. To run one simulated day instead: "
+        "`.venv/bin/python -m herald_dev.soak --days 1 --start 2027-03-09 --seed 7`, the day "
+        "`tests/integration/test_soak.py` runs in `make test`.",
         "",
         "| target | measured | wanted | met |",
         "| --- | --- | --- | --- |",
@@ -47,7 +47,7 @@ def _preamble(run: SoakRun, command: str, written: datetime) -> str:
     config, stats = run.config, run.stats
     return (
         f"Written by {command} on {written:%Y-%m-%d %H:%M} UTC, Python "
-        f"{platform.python_version()} on {platform.machine()}, herald at {_commit()}. "
+        f"{platform.python_version()} on {platform.machine()}, herald at {run.commit}. "
         f"Seed {config.seed}; fault rate {config.fault_rate:.0%} of requests, to X and to "
         f"DynamoDB each; {config.workers} workers tick every minute. {config.days} simulated "
         f"day(s) from {config.start:%Y-%m-%d} ({stats.span:,} minutes) took "
@@ -173,8 +173,9 @@ def _events(run: SoakRun) -> list[str]:
     return [
         "## Engine events",
         "",
-        f"Summed over the {stats.ticks:,} ticks that answered. Ticks that raised: {errors}. "
-        f"Ticks out of time: {stats.out_of_time}.",
+        f"Summed over the {stats.ticks:,} ticks that answered; `Unknown` counts both the "
+        "outcomes a tick met and the hourly audit's reminders of those still open. Ticks that "
+        f"raised: {errors}. Ticks out of time: {stats.out_of_time}.",
         "",
         "| event | count |",
         "| --- | ---: |",
@@ -217,26 +218,3 @@ def _missed(findings: Findings) -> list[str]:
         *([f"- … and {more} more"] if more else []),
         "",
     ]
-
-
-def _commit() -> str:
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        )
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "--", "layers"],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return "an unknown commit"
-    return f"`{done.stdout.strip()}`" + (" (with local changes to layers/)" if dirty.stdout else "")

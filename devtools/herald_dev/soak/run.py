@@ -14,6 +14,7 @@ import json
 import os
 import random
 import secrets
+import subprocess
 import sys
 import tempfile
 import time
@@ -111,6 +112,7 @@ class SoakRun:
     dynamodb_faults: dict[str, int]
     dynamodb_requests: dict[str, int]
     stats: RunStats
+    commit: str = "an unknown commit"  # the sources that ran
 
 
 def run(config: SoakConfig, echo: Callable[[str], None] = print) -> SoakRun:
@@ -120,6 +122,7 @@ def run(config: SoakConfig, echo: Callable[[str], None] = print) -> SoakRun:
 
     began = time.monotonic()
     load_before = os.getloadavg()[0]
+    commit = source_commit()
     with tempfile.TemporaryDirectory(prefix="herald-soak-") as name:
         work = Path(name)
         folder = work / "campaigns"
@@ -135,6 +138,7 @@ def run(config: SoakConfig, echo: Callable[[str], None] = print) -> SoakRun:
             result = _collect(config, plan, texts, services, stats)
     stats.wall_seconds = time.monotonic() - began
     stats.load_before, stats.load_after = load_before, os.getloadavg()[0]
+    result.commit = commit
     return result
 
 
@@ -379,3 +383,29 @@ def _collect(
         dynamodb_requests=dict(services.proxy.counts),
         stats=stats,
     )
+
+
+def source_commit() -> str:
+    """The repository's commit, and whether herald's or the soak's sources differ from it."""
+    from herald_dev.dynamodb_local import REPO_ROOT
+
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", "layers", "devtools"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "an unknown commit"
+    return f"`{done.stdout.strip()}`" + (" with uncommitted changes" if dirty.stdout else "")
