@@ -74,6 +74,10 @@ build: $(STAMP) ## sam validate --lint, then sam build (python3.13 on PATH)
 bench: $(STAMP) npm ## benchmarks: cold start, ticks, scale, lateness, cost -> docs/performance.md
 	$(BIN)/python -m bench.run --write docs/performance.md
 
+.PHONY: soak
+soak: $(STAMP) npm ## chaos soak: a month of campaigns through faults and killed workers -> docs/reliability.md
+	$(BIN)/python -m herald_dev.soak --write docs/reliability.md
+
 local: $(STAMP) npm ## DynamoDB Local on :8000 with the ledger table, and the fake X API on :8787
 	scripts/local.sh
 

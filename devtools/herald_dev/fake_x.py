@@ -15,6 +15,11 @@ In a test:
 
 From a shell (for `sam local`): `python -m herald_dev.fake_x --port 8787 --credentials FILE`;
 other processes inject faults with `POST /__control/faults` (see `_control`).
+
+For soaks: `set_random_faults(rate, seed=...)` fails a seeded random share of requests the
+ways listed in `RANDOM_FAULT_KINDS`, `set_timeline_lag(seconds)` hides each post from the
+account's timeline for that long after it was made, and `refuse_duplicates = False` lets a
+second copy of a text through, so that a double post is counted instead of refused.
 Only the standard library is used, so the fake cannot share a bug with the client's stack.
 
 From herald it takes one thing: herald.media's table of image kinds, the kinds X takes.
@@ -31,6 +36,7 @@ import hmac
 import html
 import itertools
 import json
+import random
 import re
 import signal
 import sys
@@ -70,6 +76,20 @@ _URL = re.compile(r"https?://[^\s<>\"]+")
 _URL_TRAILING = ".,:;!?'\")]"  # punctuation X leaves out of a link at its end
 _DISPLAY_URL_LENGTH = 26  # X shortens display_url with an ellipsis past about this
 
+# What `set_random_faults` draws from, uniformly: a 5xx with nothing done; a 5xx after the
+# request was processed (the post exists); the connection closed after processing; no answer
+# (a client read timeout), with or without processing; a burst of 429s (every request of that
+# account to that endpoint answers 429 until the reset, on the fake's clock).
+RANDOM_FAULT_KINDS = (
+    "server_error",
+    "server_error_after_accept",
+    "drop_after_accept",
+    "hang",
+    "hang_after_accept",
+    "rate_limit",
+)
+RATE_LIMIT_BURST = "rate_limit_burst"  # a 429 that belongs to a burst already drawn
+
 
 class FaultKind(StrEnum):
     RATE_LIMIT = "rate_limit"  # 429 with x-rate-limit-reset
@@ -94,6 +114,44 @@ class Fault:
     seconds: float = 10.0
     accept: bool = False
     detail: str | None = None
+
+
+@dataclass
+class RandomFaults:
+    """A seeded random share of requests failed, for soaks (see `FakeX.set_random_faults`)."""
+
+    rate: float
+    rng: random.Random
+    kinds: tuple[str, ...]
+    hang_seconds: float
+    burst_seconds: tuple[float, float]
+    injected: dict[str, int] = field(default_factory=dict)
+    bursts: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def draw(self, endpoint: str, account: str, now: datetime) -> Fault | None:
+        """The fault for this request, if any: inside a 429 burst, the burst's 429; else,
+        with probability `rate`, one of `kinds` chosen uniformly."""
+        reset = self.bursts.get((account, endpoint))
+        if reset is not None and now.timestamp() < reset:
+            return self._count(
+                RATE_LIMIT_BURST, Fault(endpoint, FaultKind.RATE_LIMIT, reset_at=reset)
+            )
+        if self.rng.random() >= self.rate:
+            return None
+        kind = self.rng.choice(self.kinds)
+        if kind == "rate_limit":
+            reset = int(now.timestamp() + self.rng.uniform(*self.burst_seconds)) + 1
+            self.bursts[(account, endpoint)] = reset
+            return self._count(kind, Fault(endpoint, FaultKind.RATE_LIMIT, reset_at=reset))
+        accept = kind.endswith("_after_accept")
+        base = FaultKind(kind.removesuffix("_after_accept"))
+        status = self.rng.choice((500, 502, 503, 504)) if base is FaultKind.SERVER_ERROR else None
+        fault = Fault(endpoint, base, status=status, seconds=self.hang_seconds, accept=accept)
+        return self._count(kind, fault)
+
+    def _count(self, kind: str, fault: Fault) -> Fault:
+        self.injected[kind] = self.injected.get(kind, 0) + 1
+        return fault
 
 
 @dataclass(frozen=True)
@@ -299,6 +357,11 @@ class FakeX(LoopbackService):
     server_class = _Server
     handler_class = _Handler
     thread_name = "fake-x"
+    # X refuses a text its account already posted (403); False lets the copy through (soaks
+    # count double posts on the fake instead of relying on the refusal).
+    refuse_duplicates = True
+    _random_faults: RandomFaults | None = None  # set_random_faults
+    _timeline_lag = 0.0  # set_timeline_lag
 
     def __init__(
         self,
@@ -404,7 +467,8 @@ class FakeX(LoopbackService):
         """Make the next `times` requests to `endpoint` (or `ANY_ENDPOINT`) fail as `kind`.
 
         RATE_LIMIT answers 429 with `x-rate-limit-reset` = `reset_at` (epoch seconds; default
-        now + `reset_in`). SERVER_ERROR answers `status` (500 or 503). HANG waits `seconds`
+        now + `reset_in`). SERVER_ERROR answers `status` (500 or 503); with `accept=True`
+        the request is processed (a post recorded) first. HANG waits `seconds`
         (bounded by `max_hang`) then closes unanswered; with `accept=True` the request is
         processed (a post recorded) before the hang. DROP closes at once, unprocessed;
         DROP_AFTER_ACCEPT processes and records, then closes unanswered. BAD_REQUEST,
@@ -442,6 +506,53 @@ class FakeX(LoopbackService):
         with self._lock:
             self._latency = max(seconds, 0.0)
 
+    def set_random_faults(
+        self,
+        rate: float,
+        *,
+        seed: int = 0,
+        kinds: Iterable[str] = RANDOM_FAULT_KINDS,
+        hang_seconds: float = 10.0,
+        burst_seconds: tuple[float, float] = (30.0, 180.0),
+    ) -> None:
+        """Fail a random share `rate` (0..1) of authenticated requests that no queued fault
+        (`fail_next`) claims, drawing with `random.Random(seed)` from `kinds` (see
+        `RANDOM_FAULT_KINDS`). A hang lasts `hang_seconds` (bounded by `max_hang`); a 429
+        burst lasts a uniform `burst_seconds` of the fake's clock, and its reset header says
+        when it ends. `rate=0` turns them off."""
+        chosen = tuple(kinds)
+        unknown = sorted(set(chosen) - set(RANDOM_FAULT_KINDS))
+        if unknown or not chosen:
+            raise ValueError(f"random fault kinds are some of {', '.join(RANDOM_FAULT_KINDS)}")
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError("the fault rate is between 0 and 1")
+        low, high = burst_seconds
+        if not 0.0 <= low <= high:
+            raise ValueError("burst_seconds is (shortest, longest), both at least 0")
+        faults = RandomFaults(
+            rate=rate,
+            rng=random.Random(seed),
+            kinds=chosen,
+            hang_seconds=min(max(hang_seconds, 0.0), self.max_hang),
+            burst_seconds=(low, high),
+        )
+        with self._lock:
+            self._random_faults = faults if rate > 0 else None
+
+    @property
+    def random_fault_counts(self) -> dict[str, int]:
+        """Random faults injected so far, by kind (and `RATE_LIMIT_BURST` for the 429s that
+        followed a drawn one)."""
+        with self._lock:
+            faults = self._random_faults
+            return dict(faults.injected) if faults is not None else {}
+
+    def set_timeline_lag(self, seconds: float) -> None:
+        """Leave a post out of the account's timeline (`GET /2/users/:id/tweets`) until
+        `seconds` of the fake's clock after it was made, as X's timeline lags its writes."""
+        with self._lock:
+            self._timeline_lag = max(seconds, 0.0)
+
     def reset(self) -> None:
         """Forget posts, media, faults, the request log and counters; keep the accounts."""
         with self._lock:
@@ -457,6 +568,8 @@ class FakeX(LoopbackService):
         self._counts: dict[str, int] = {}
         self._nonces: set[tuple[str, str, str]] = set()
         self._latency = 0.0
+        self._random_faults = None
+        self._timeline_lag = 0.0
 
     # -- request handling --
 
@@ -496,6 +609,8 @@ class FakeX(LoopbackService):
 
         fault = self._take_fault(endpoint)
         if fault is None:
+            fault = self._random_fault(endpoint, account.name)
+        if fault is None:
             response = self._process(endpoint, path_params, query, body, handler, account)
             self._record(method, path, endpoint, account.name, response.status, None)
             self._send(handler, response)
@@ -510,6 +625,8 @@ class FakeX(LoopbackService):
             handler.close_connection = True  # the socket closes with no response at all
             return
 
+        if fault.kind is FaultKind.SERVER_ERROR and fault.accept:
+            self._process(endpoint, path_params, query, body, handler, account)
         response = self._fault_response(fault)
         self._record(method, path, endpoint, account.name, response.status, fault.kind.value)
         self._send(handler, response)
@@ -577,6 +694,12 @@ class FakeX(LoopbackService):
                         self._faults.remove(fault)
                     return fault
         return None
+
+    def _random_fault(self, endpoint: str, account: str) -> Fault | None:
+        now = self._clock()
+        with self._lock:
+            faults = self._random_faults
+            return faults.draw(endpoint, account, now) if faults is not None else None
 
     def _count(self, endpoint: str) -> None:
         with self._lock:
@@ -701,7 +824,11 @@ class FakeX(LoopbackService):
                 media.append(
                     PublishedMedia(item.id, item.media_key, item.alt, item.content_type, item.size)
                 )
-            if text and any(p.account == account.name and p.text == text for p in self._posts):
+            if (
+                text
+                and self.refuse_duplicates
+                and any(p.account == account.name and p.text == text for p in self._posts)
+            ):
                 return _problem(403, "Forbidden", DUPLICATE_DETAIL)
             post = PublishedPost(
                 id=str(next(self._ids)),
@@ -822,6 +949,7 @@ class FakeX(LoopbackService):
                 )
             posts = [p for p in reversed(self._posts) if p.user_id == user_id]
             handle = next(a.handle for a in self._accounts.values() if a.user_id == user_id)
+            posts = self._visible(posts)
         if "start_time" in bounds:
             posts = [p for p in posts if p.created_at >= bounds["start_time"]]
         if "end_time" in bounds:
@@ -838,6 +966,13 @@ class FakeX(LoopbackService):
         if start + max_results < len(posts):
             meta["next_token"] = str(start + max_results)
         return _Response(200, {"data": data, "meta": meta} if data else {"meta": meta})
+
+    def _visible(self, posts: list[PublishedPost]) -> list[PublishedPost]:
+        """The posts the timeline shows by now: made at least `timeline_lag` ago."""
+        if not self._timeline_lag:
+            return posts
+        horizon = self._clock().timestamp() - self._timeline_lag
+        return [p for p in posts if p.created_at.timestamp() <= horizon]
 
     def _listed(self, post: PublishedPost, handle: str, fields: set[str]) -> dict[str, Any]:
         """A post as GET /2/users/:id/tweets lists it, with the `fields` asked for."""
@@ -876,7 +1011,9 @@ class FakeX(LoopbackService):
 
     def _control(self, method: str, path: str, body: bytes) -> _Response:
         """`POST /__control/faults` {endpoint, kind, times, status, reset_at, reset_in, seconds,
-        accept, detail}; `DELETE /__control/faults`; `POST /__control/latency` {seconds};
+        accept, detail}; `DELETE /__control/faults`; `POST /__control/random_faults` {rate,
+        seed, kinds, hang_seconds, burst_seconds}, `GET` it for the counts;
+        `POST /__control/timeline_lag` {seconds}; `POST /__control/latency` {seconds};
         `POST /__control/reset`; `GET /__control/posts`, `/requests`, `/counts`."""
         try:
             request = json.loads(body) if body else {}
@@ -889,6 +1026,17 @@ class FakeX(LoopbackService):
                 return _Response(204)
             if (method, path) == ("DELETE", "/__control/faults"):
                 self.clear_faults()
+                return _Response(204)
+            if (method, path) == ("POST", "/__control/random_faults"):
+                options = {k: v for k, v in request.items() if k != "rate"}
+                if "burst_seconds" in options:
+                    options["burst_seconds"] = tuple(options["burst_seconds"])
+                self.set_random_faults(float(request["rate"]), **options)
+                return _Response(204)
+            if (method, path) == ("GET", "/__control/random_faults"):
+                return _Response(200, self.random_fault_counts)
+            if (method, path) == ("POST", "/__control/timeline_lag"):
+                self.set_timeline_lag(float(request["seconds"]))
                 return _Response(204)
             if (method, path) == ("POST", "/__control/latency"):
                 self.set_latency(float(request["seconds"]))
@@ -915,6 +1063,10 @@ control (from any process, no signature needed):
          kinds: {", ".join(k.value for k in FaultKind)}
          endpoints: {", ".join(ENDPOINTS)}, {ANY_ENDPOINT}
   DELETE /__control/faults   clear faults
+  POST   /__control/random_faults  {{"rate": 0.05, "seed": 1, "kinds": [...],
+                             "hang_seconds": 2, "burst_seconds": [30, 180]}}
+         kinds: {", ".join(RANDOM_FAULT_KINDS)}; GET it for what was injected
+  POST   /__control/timeline_lag  {{"seconds": 20}}
   POST   /__control/latency  {{"seconds": 0.05}}
   POST   /__control/reset    forget posts, media, faults, log, counters, latency
   GET    /__control/posts | /__control/requests | /__control/counts
