@@ -12,7 +12,7 @@ STAMP   := $(VENV)/.installed
 CAMPAIGNS := campaigns
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv npm browser demo test lint typecheck unit integration packaged build validate local bench clean
+.PHONY: help venv npm browser demo test lint typecheck unit integration packaged build build-host validate local bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -70,6 +70,9 @@ packaged: $(STAMP) npm ## sam build, then run the built function as Lambda would
 build: $(STAMP) ## sam validate --lint, then sam build (python3.13 on PATH)
 	$(BIN)/sam validate --lint
 	PATH="$(dir $(PYTHON)):$$PATH" $(BIN)/sam build
+
+build-host: $(STAMP) ## sam build for this machine's architecture into .aws-sam/host, for sam local
+	$(BIN)/python -m herald_dev.host_build
 
 bench: $(STAMP) npm ## benchmarks: cold start, ticks, scale, lateness, cost -> docs/performance.md
 	$(BIN)/python -m bench.run --write docs/performance.md
