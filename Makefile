@@ -77,7 +77,7 @@ build-host: $(STAMP) ## sam build for this machine's architecture into .aws-sam/
 bench: $(STAMP) npm ## benchmarks: cold start, ticks, scale, lateness, cost -> docs/performance.md
 	$(BIN)/python -m bench.run --write docs/performance.md
 
-local: $(STAMP) npm ## DynamoDB Local on :8000 with the ledger table, and the fake X API on :8787
+local: $(STAMP) npm ## DynamoDB Local (:8000), fake X (:8787), fake Secrets Manager (:4566) for sam local
 	scripts/local.sh
 
 screenshots: $(STAMP) $(CHROMIUM) ## regenerate docs/preview.png and docs/status.png
