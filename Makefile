@@ -12,7 +12,7 @@ STAMP   := $(VENV)/.installed
 CAMPAIGNS := campaigns
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv npm browser demo test lint typecheck unit integration packaged build build-host validate local bench clean
+.PHONY: help venv npm browser demo test lint typecheck unit integration packaged sam-local build build-host validate local bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -54,7 +54,7 @@ typecheck: $(STAMP) ## mypy on the herald package and the handler
 validate: $(STAMP) ## validate every campaign in campaigns/
 	$(BIN)/herald validate $(CAMPAIGNS)
 
-test: $(STAMP) npm $(CHROMIUM) ## everything: lint, types, campaigns, unit, integration, packaged tests
+test: $(STAMP) npm $(CHROMIUM) ## everything: lint, types, campaigns, unit, integration, packaged, sam local tests
 	$(MAKE) --no-print-directory lint typecheck validate
 	$(BIN)/python -m pytest tests
 
@@ -66,6 +66,9 @@ integration: $(STAMP) npm ## integration tests (DynamoDB Local, fake X API)
 
 packaged: $(STAMP) npm ## sam build, then run the built function as Lambda would
 	$(BIN)/python -m pytest tests/packaged
+
+sam-local: $(STAMP) npm ## sam local invoke and start-lambda for real, in a container (needs Docker)
+	$(BIN)/python -m pytest tests/samlocal
 
 build: $(STAMP) ## sam validate --lint, then sam build (python3.13 on PATH)
 	$(BIN)/sam validate --lint
