@@ -121,8 +121,8 @@ What the fake X received: curl -s http://127.0.0.1:$x_port/__control/posts
 TEXT
 if [[ -n $docker_problem ]]; then
   echo
-  echo "The container step will not work yet: $docker_problem, so sam local cannot start"
-  echo "the function's container (the services above still serve herald and the AWS CLI)."
+  echo "The container step will not work yet: $docker_problem,"
+  echo "so sam local cannot start the function's container (the services above still serve herald)."
 fi
 
 # Stay up until Ctrl-C, or until one of the services dies.

@@ -10,7 +10,8 @@ the services as `host.docker.internal`, which `--add-host host.docker.internal:h
 maps to the gateway. Then `sam local start-lambda` is invoked the way the AWS CLI's
 `aws lambda invoke --endpoint-url ...` does it (the same API call, made with boto3).
 
-Skipped, with the reason, on a machine that cannot run containers at all.
+The container tests are skipped, with the reason, on a machine that cannot run containers
+at all; the test of where make local listens runs everywhere.
 """
 
 from __future__ import annotations
@@ -36,11 +37,11 @@ from tests.samlocal.conftest import DOCKER, REGION, LocalServices, sam_environme
 pytestmark = [
     pytest.mark.samlocal,
     pytest.mark.timeout(1200),  # the first build of the stand-in image takes minutes
-    pytest.mark.skipif(
-        DOCKER.problem is not None,
-        reason=f"sam local cannot start a container on this machine: {DOCKER.problem}",
-    ),
 ]
+needs_containers = pytest.mark.skipif(
+    DOCKER.problem is not None,
+    reason=f"sam local cannot start a container on this machine: {DOCKER.problem}",
+)
 
 SCHEDULER_EVENT = "events/scheduler.json"
 ENVELOPE_EVENT = "events/scheduled-event.json"
@@ -123,6 +124,7 @@ def answers(address: str, port: int) -> bool:
         return probe.connect_ex((address, port)) == 0
 
 
+@needs_containers
 def test_the_printed_sam_local_invoke_publishes_the_launch_post_once(
     host_build: Path, lambda_image: str, local_services: LocalServices
 ) -> None:
@@ -213,6 +215,7 @@ def lambda_invoke(client: Any, event: str) -> dict[str, Any]:
     return result
 
 
+@needs_containers
 def test_start_lambda_and_lambda_invoke_give_the_same_result(
     host_build: Path, lambda_image: str, local_services: LocalServices, tmp_path: Path
 ) -> None:
