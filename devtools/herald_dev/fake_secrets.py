@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import signal
 import sys
 import threading
 import uuid
@@ -236,14 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     names = ", ".join(fake.names) or "none"
     where = ", ".join(fake.urls)
     print(f"fake Secrets Manager listening on {where} (secrets: {names})", flush=True)
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
-        stopped.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.stop()
+    fake.serve_until_stopped()
     return 0
 
 

@@ -30,7 +30,6 @@ import html
 import itertools
 import json
 import re
-import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -914,14 +913,7 @@ def main(argv: list[str] | None = None) -> int:
     accounts = ", ".join(sorted(secret.get("x") or {})) or "none"
     where = ", ".join(fake.urls)
     print(f"fake X API listening on {where} (accounts: {accounts})", flush=True)
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
-        stopped.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.stop()
+    fake.serve_until_stopped()
     return 0
 
 

@@ -7,6 +7,7 @@ adds the Docker bridge's gateway, so the Lambda container of `sam local` reaches
 from __future__ import annotations
 
 import argparse
+import signal
 import threading
 from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -83,6 +84,17 @@ class LoopbackService:
             server.server_close()
         for thread in threads:
             thread.join(timeout=10)
+
+    def serve_until_stopped(self) -> None:
+        """For a command line: wait until SIGTERM or Ctrl-C, then stop."""
+        stopped = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+        try:
+            stopped.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
 
     def __enter__(self) -> Self:
         return self.start()
