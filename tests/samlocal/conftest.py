@@ -5,7 +5,8 @@
   bridge's address the services also listen on.
 - `lambda_image` (session): the stand-in for the Lambda python3.13 image that
   scripts/lambda_image.sh builds offline (no container registry is reachable here), or finds
-  already built; its name, for `--invoke-image ... --skip-pull-image`.
+  already built; its name, for `--invoke-image ... --skip-pull-image`. The script starts in
+  the background at the end of collection when a selected test needs the image.
 - `local_services`: `make local`'s own script, scripts/local.sh, run with an env file that
   is env.json with free ports, so a developer's `make local` can stay up; stopped after the
   test. Its output holds the `sam local invoke` line it prints.
@@ -17,8 +18,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -57,23 +60,75 @@ def sam_environment() -> dict[str, str]:
     return env
 
 
+class ImageBuild:
+    """scripts/lambda_image.sh in the background. Started as soon as tests that need it are
+    selected, the first build (minutes) overlaps the tiers that run before this one."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[bytes] | None = None
+        self.output = Path(tempfile.gettempdir()) / f"herald-lambda-image-{os.getpid()}"
+
+    def start(self) -> None:
+        if self.process is not None:
+            return
+        with (
+            self.output.with_suffix(".out").open("wb") as stdout,
+            self.output.with_suffix(".err").open("wb") as stderr,
+        ):
+            self.process = subprocess.Popen(
+                [str(LAMBDA_IMAGE_SCRIPT)],
+                cwd=REPO_ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=stdout,
+                stderr=stderr,
+                start_new_session=True,
+            )
+
+    def image(self, timeout: float = 900) -> str:
+        """Wait for the build (or the look-up of the built image); the image's name."""
+        self.start()
+        assert self.process is not None
+        waiting = time.monotonic()
+        self.process.wait(timeout)
+        stdout, stderr = (self._read(".out"), self._read(".err"))
+        if self.process.returncode != 0:
+            pytest.fail(f"scripts/lambda_image.sh failed:\n{stderr[-3000:]}")
+        built = re.search(r"built \S+ in (\d+)s", stderr)
+        what = "built, in the background" if built else "already built"
+        waited = time.monotonic() - waiting
+        BUILD_TIMINGS[f"stand-in Lambda image ({what}): waited for it"] = waited
+        if built:
+            BUILD_TIMINGS["stand-in Lambda image: its build"] = float(built.group(1))
+        return stdout.strip().splitlines()[-1]
+
+    def stop(self) -> None:
+        """End a build no test waited for (the session stopped early); remove its output."""
+        if self.process is not None and self.process.poll() is None:
+            stop(self.process)
+        for suffix in (".out", ".err"):
+            self.output.with_suffix(suffix).unlink(missing_ok=True)
+
+    def _read(self, suffix: str) -> str:
+        return self.output.with_suffix(suffix).read_text(encoding="utf-8", errors="replace")
+
+
+IMAGE_BUILD = ImageBuild()
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected what they will
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wanted = any("lambda_image" in getattr(item, "fixturenames", ()) for item in items)
+    if wanted and DOCKER.problem is None and not config.option.collectonly:
+        IMAGE_BUILD.start()
+
+
+def pytest_sessionfinish() -> None:
+    IMAGE_BUILD.stop()
+
+
 @pytest.fixture(scope="session")
 def lambda_image() -> str:
-    started = time.monotonic()
-    result = subprocess.run(
-        [str(LAMBDA_IMAGE_SCRIPT)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=900,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"scripts/lambda_image.sh failed:\n{result.stderr[-3000:]}")
-    built = "built " in result.stderr
-    what = "first build" if built else "found, already built"
-    BUILD_TIMINGS[f"stand-in Lambda image ({what})"] = time.monotonic() - started
-    return result.stdout.strip().splitlines()[-1]
+    return IMAGE_BUILD.image()
 
 
 @dataclass
