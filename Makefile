@@ -12,7 +12,7 @@ STAMP   := $(VENV)/.installed
 CAMPAIGNS := campaigns
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv npm browser demo test lint typecheck unit integration packaged build validate local bench clean
+.PHONY: help venv npm browser demo test lint typecheck unit integration packaged sam-local build build-host validate local bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -54,7 +54,7 @@ typecheck: $(STAMP) ## mypy on the herald package and the handler
 validate: $(STAMP) ## validate every campaign in campaigns/
 	$(BIN)/herald validate $(CAMPAIGNS)
 
-test: $(STAMP) npm $(CHROMIUM) ## everything: lint, types, campaigns, unit, integration, packaged tests
+test: $(STAMP) npm $(CHROMIUM) ## everything: lint, types, campaigns, unit, integration, packaged, sam local tests
 	$(MAKE) --no-print-directory lint typecheck validate
 	$(BIN)/python -m pytest tests
 
@@ -67,9 +67,15 @@ integration: $(STAMP) npm ## integration tests (DynamoDB Local, fake X API)
 packaged: $(STAMP) npm ## sam build, then run the built function as Lambda would
 	$(BIN)/python -m pytest tests/packaged
 
+sam-local: $(STAMP) npm ## sam local invoke and start-lambda for real, in a container (needs Docker)
+	$(BIN)/python -m pytest tests/samlocal
+
 build: $(STAMP) ## sam validate --lint, then sam build (python3.13 on PATH)
 	$(BIN)/sam validate --lint
 	PATH="$(dir $(PYTHON)):$$PATH" $(BIN)/sam build
+
+build-host: $(STAMP) ## sam build for this machine's architecture into .aws-sam/host, for sam local
+	$(BIN)/python -m herald_dev.host_build
 
 bench: $(STAMP) npm ## benchmarks: cold start, ticks, scale, lateness, cost -> docs/performance.md
 	$(BIN)/python -m bench.run --write docs/performance.md
@@ -78,7 +84,7 @@ bench: $(STAMP) npm ## benchmarks: cold start, ticks, scale, lateness, cost -> d
 soak: $(STAMP) npm ## chaos soak: a month of campaigns through faults and killed workers -> docs/reliability.md
 	$(BIN)/python -m herald_dev.soak --write docs/reliability.md
 
-local: $(STAMP) npm ## DynamoDB Local on :8000 with the ledger table, and the fake X API on :8787
+local: $(STAMP) npm ## DynamoDB Local (:8000), fake X (:8787), fake Secrets Manager (:4566) for sam local
 	scripts/local.sh
 
 screenshots: $(STAMP) $(CHROMIUM) ## regenerate docs/preview.png and docs/status.png

@@ -1,25 +1,33 @@
 #!/usr/bin/env bash
 # make local: everything the publisher needs, on this machine, for `sam local invoke` and for
 # running herald against local services. Until Ctrl-C:
-#   - DynamoDB Local on 127.0.0.1:8000, with the ledger table built from template.yaml,
-#   - the fake X API on 127.0.0.1:8787, accepting the dummy keys in scripts/local-credentials.json,
-#   - the fake Secrets Manager on 127.0.0.1:4566, holding those keys as the credentials secret.
-# Names and ports come from env.json, the file `sam local invoke --env-vars` reads, so the
-# function and these services agree. Nothing here reaches AWS or X.
+#   - DynamoDB Local on :8000, with the ledger table built from template.yaml,
+#   - the fake X API on :8787, accepting the dummy keys in scripts/local-credentials.json,
+#   - the fake Secrets Manager on :4566, holding those keys as the credentials secret,
+# each on 127.0.0.1 and, where Docker Engine runs on this machine, on its bridge's gateway
+# (172.17.0.1 by default), where the Lambda container finds `host.docker.internal` when
+# started with `--add-host host.docker.internal:host-gateway`. Never on a public interface.
+# Names and ports come from env.json (or the file given: scripts/local.sh [ENV_FILE]), the
+# file `sam local invoke --env-vars` reads, so the function and these services agree.
+# Nothing here reaches AWS or X.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python=.venv/bin/python
 credentials=scripts/local-credentials.json
+env_file=${1:-env.json}
 [[ -x $python ]] || { echo "local.sh: $python is missing; run 'make venv' first" >&2; exit 1; }
+[[ -f $env_file ]] || { echo "local.sh: no $env_file" >&2; exit 1; }
 
-# LEDGER_TABLE, CREDENTIALS_SECRET and the three ports, from env.json.
-eval "$("$python" - <<'PY'
+# LEDGER_TABLE, CREDENTIALS_SECRET and the three ports, from the env file.
+eval "$(ENV_FILE=$env_file "$python" - <<'PY'
 import json
+import os
 import shlex
 from urllib.parse import urlsplit
 
-env = json.load(open("env.json", encoding="utf-8"))["PublisherFunction"]
+with open(os.environ["ENV_FILE"], encoding="utf-8") as file:
+    env = json.load(file)["PublisherFunction"]
 values = {
     "table": env["LEDGER_TABLE"],
     "secret": env["CREDENTIALS_SECRET"],
@@ -32,13 +40,21 @@ for name, value in values.items():
 PY
 )"
 
-answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# gateway: Docker's bridge address on this machine, if any; docker_problem: why no container.
+eval "$("$python" -m herald_dev.docker_host --shell)"
+hosts=(127.0.0.1 ${gateway:+"$gateway"})
+listen=()
+for host in "${hosts[@]}"; do listen+=(--host "$host"); done
 
-for port in "$dynamodb_port" "$x_port" "$secrets_port"; do
-  if answers "$port"; then
-    echo "local.sh: something already listens on 127.0.0.1:$port (an earlier make local?)" >&2
-    exit 1
-  fi
+answers() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+for host in "${hosts[@]}"; do
+  for port in "$dynamodb_port" "$x_port" "$secrets_port"; do
+    if answers "$host" "$port"; then
+      echo "local.sh: something already listens on $host:$port (an earlier make local?)" >&2
+      exit 1
+    fi
+  done
 done
 
 logs=$(mktemp -d -t herald-local.XXXXXX)
@@ -55,12 +71,13 @@ trap stop EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-"$python" -m herald_dev.dynamodb_local --port "$dynamodb_port" --table "$table" \
+"$python" -m herald_dev.dynamodb_local "${listen[@]}" --port "$dynamodb_port" --table "$table" \
   >"$logs/dynamodb.log" 2>&1 &
 pids+=($!)
-"$python" -m herald_dev.fake_x --port "$x_port" --credentials "$credentials" &
+"$python" -m herald_dev.fake_x "${listen[@]}" --port "$x_port" --credentials "$credentials" &
 pids+=($!)
-"$python" -m herald_dev.fake_secrets --port "$secrets_port" --secret "$secret=$credentials" &
+"$python" -m herald_dev.fake_secrets "${listen[@]}" --port "$secrets_port" \
+  --secret "$secret=$credentials" &
 pids+=($!)
 
 # DynamoDB Local prints its export line once the table exists.
@@ -71,13 +88,13 @@ for _ in $(seq 600); do
 done
 grep -v '^export ' "$logs/dynamodb.log"
 for port in "$x_port" "$secrets_port"; do
-  for _ in $(seq 100); do answers "$port" && break; sleep 0.1; done
-  answers "$port" || { echo "local.sh: nothing answers on 127.0.0.1:$port" >&2; exit 1; }
+  for _ in $(seq 100); do answers 127.0.0.1 "$port" && break; sleep 0.1; done
+  answers 127.0.0.1 "$port" || { echo "local.sh: nothing answers on 127.0.0.1:$port" >&2; exit 1; }
 done
 
 cat <<TEXT
 
-Local services are up (Ctrl-C stops them all).
+Local services are up on ${hosts[*]} (Ctrl-C stops them all).
 
 For herald, boto3 or the AWS CLI in this shell:
 
@@ -89,13 +106,24 @@ For herald, boto3 or the AWS CLI in this shell:
   export CREDENTIALS_SECRET=$secret
   export X_API_BASE_URL=http://127.0.0.1:$x_port
 
-For the function in the Lambda container (needs Docker; env.json names these services):
+For the function in its Lambda container, built for this machine's architecture
+($env_file names these services as host.docker.internal):
 
-  sam build && sam local invoke PublisherFunction -e events/scheduler.json --env-vars env.json \
-    --docker-network host --add-host host.docker.internal:127.0.0.1
+  make build-host
+  .venv/bin/sam local invoke -t .aws-sam/host/build/template.yaml PublisherFunction \\
+    -e events/scheduler.json --env-vars $(printf %q "$env_file") \\
+    --add-host host.docker.internal:host-gateway
+
+Where no container registry is reachable, add a stand-in image built here (as root, once):
+    --invoke-image "\$(scripts/lambda_image.sh)" --skip-pull-image
 
 What the fake X received: curl -s http://127.0.0.1:$x_port/__control/posts
 TEXT
+if [[ -n $docker_problem ]]; then
+  echo
+  echo "The container step will not work yet: $docker_problem,"
+  echo "so sam local cannot start the function's container (the services above still serve herald)."
+fi
 
 # Stay up until Ctrl-C, or until one of the services dies.
 wait -n "${pids[@]}"

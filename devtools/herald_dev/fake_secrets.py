@@ -24,18 +24,17 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import signal
 import sys
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from herald_dev.loopback import LoopbackService
+from herald_dev.loopback import LoopbackService, add_host_option, parse_hosts
 
 GET_SECRET_VALUE = "secretsmanager.GetSecretValue"
 ACCOUNT_ID = "123456789012"
@@ -119,10 +118,11 @@ class FakeSecrets(LoopbackService):
         *,
         host: str = "127.0.0.1",
         port: int = 0,
+        extra_hosts: Sequence[str] = (),
         region: str = DEFAULT_REGION,
         verbose: bool = False,
     ) -> None:
-        super().__init__(host, port)
+        super().__init__(host, port, extra_hosts)
         self.region = region
         self.verbose = verbose
         self._lock = threading.Lock()
@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m herald_dev.fake_secrets",
         description="Serve a fake AWS Secrets Manager (GetSecretValue only) until interrupted.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    add_host_option(parser)
     parser.add_argument("--port", type=int, default=4566, help="port (0: any free port)")
     parser.add_argument(
         "--secret",
@@ -260,19 +260,19 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as error:
             print(f"fake Secrets Manager: cannot read {file}: {error.strerror}", file=sys.stderr)
             return 2
+    host, extra_hosts = parse_hosts(args.host)
     fake = FakeSecrets(
-        secrets, host=args.host, port=args.port, region=args.region, verbose=args.verbose
+        secrets,
+        host=host,
+        port=args.port,
+        extra_hosts=extra_hosts,
+        region=args.region,
+        verbose=args.verbose,
     ).start()
     names = ", ".join(fake.names) or "none"
-    print(f"fake Secrets Manager listening on {fake.url} (secrets: {names})", flush=True)
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
-        stopped.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.stop()
+    where = ", ".join(fake.urls)
+    print(f"fake Secrets Manager listening on {where} (secrets: {names})", flush=True)
+    fake.serve_until_stopped()
     return 0
 
 

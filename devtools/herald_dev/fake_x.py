@@ -38,10 +38,9 @@ import itertools
 import json
 import random
 import re
-import signal
 import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -50,7 +49,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from herald.media import image_type
-from herald_dev.loopback import LoopbackService
+from herald_dev.loopback import LoopbackService, add_host_option, parse_hosts
 
 TWEETS = "POST /2/tweets"
 MEDIA_UPLOAD = "POST /2/media/upload"
@@ -370,13 +369,14 @@ class FakeX(LoopbackService):
         accounts: Mapping[str, Mapping[str, str]] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        extra_hosts: Sequence[str] = (),
         latency: float = 0.0,
         render_like_x: bool = True,
         max_hang: float = 60.0,
         clock: Callable[[], datetime] | None = None,
         verbose: bool = False,
     ) -> None:
-        super().__init__(host, port)
+        super().__init__(host, port, extra_hosts)
         self.render_like_x = render_like_x
         self.max_hang = max_hang
         self.verbose = verbose
@@ -1083,7 +1083,7 @@ def main(argv: list[str] | None = None) -> int:
         epilog=_CLI_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    add_host_option(parser)
     parser.add_argument("--port", type=int, default=8787, help="port (0: any free port)")
     parser.add_argument(
         "--credentials",
@@ -1103,24 +1103,20 @@ def main(argv: list[str] | None = None) -> int:
     except CredentialsError as error:
         print(f"fake X: {error}", file=sys.stderr)
         return 2
+    host, extra_hosts = parse_hosts(args.host)
     fake = FakeX(
         secret,
-        host=args.host,
+        host=host,
         port=args.port,
+        extra_hosts=extra_hosts,
         render_like_x=not args.verbatim,
         verbose=args.verbose,
     ).start()
     fake.set_latency(args.latency)
     accounts = ", ".join(sorted(secret.get("x") or {})) or "none"
-    print(f"fake X API listening on {fake.url} (accounts: {accounts})", flush=True)
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
-        stopped.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.stop()
+    where = ", ".join(fake.urls)
+    print(f"fake X API listening on {where} (accounts: {accounts})", flush=True)
+    fake.serve_until_stopped()
     return 0
 
 

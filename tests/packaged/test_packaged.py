@@ -15,7 +15,7 @@ machine. So two builds are checked:
 - the function is run from a second build of the same sources and the same pinned
   requirements, from a copy of template.yaml in which only Architectures,
   CompatibleArchitectures and BuildArchitecture are set to this machine's architecture
-  (and code paths made absolute, as the copy lives in .aws-sam/packaged/). template.yaml
+  (and code paths made absolute, as the copy lives in .aws-sam/host/). template.yaml
   itself is never edited. What this second build proves about the first is everything but
   the wheels' CPU architecture, which the real build's own check covers.
 """
