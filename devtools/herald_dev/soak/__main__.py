@@ -1,4 +1,5 @@
-"""`python -m herald_dev.soak`: the chaos soak (`make soak`). Exits 1 when a target is missed."""
+"""`python -m herald_dev.soak`: the chaos soak (`make soak`). Exits 1 when a target is missed;
+stopped early (Ctrl-C, SIGTERM), it reports what it ticked, writes nothing and exits 130."""
 
 from __future__ import annotations
 
@@ -57,18 +58,25 @@ def main(argv: list[str] | None = None) -> int:
 
     arguments = sys.argv[1:] if argv is None else argv
     config, write = parse(arguments)
-    # Stopped from outside: unwind, so the workers, the fakes and DynamoDB Local stop too.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # Stopped from outside: stop ticking, report, and stop the workers, fakes and DynamoDB Local.
+    signal.signal(signal.SIGTERM, _interrupt)
     result = run(config, echo=lambda line: print(line, file=sys.stderr, flush=True))
     findings = analyse(result)
     command = f"{COMMAND} {shlex.join(arguments)}".strip()
     alias = "make soak" if arguments == MAKE_SOAK else None
     text = render(result, findings, command, datetime.now(UTC), alias)
     print(text)
+    if result.stats.interrupted:
+        print("soak: interrupted, so nothing was written", file=sys.stderr)
+        return 130
     if write is not None:
         write.write_text(text, encoding="utf-8")
         print(f"soak: wrote {write}", file=sys.stderr)
     return 0 if all(t.met for t in targets(result, findings)) else 1
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -95,9 +95,9 @@ def _what_ran(run: SoakRun) -> list[str]:
         "The seed fixes the campaigns and the sequence of random draws; which request meets "
         "which draw depends on how the workers' requests interleave, so two runs with one seed "
         "differ in detail. While X refuses a text its account already posted, a second copy "
-        "cannot reach the fake X: the re-sends it stopped are counted under Faults. "
-        "`--x-allows-duplicates` turns the refusal off, so that a re-send of a post that was "
-        "already there shows as a duplicate.",
+        "cannot reach the fake X: a re-send it refused is counted as such, a target of its "
+        "own. `--x-allows-duplicates` turns the refusal off, so that a re-send of a post "
+        "that was already there shows as a duplicate.",
         "",
     ]
 
@@ -156,8 +156,7 @@ def _faults(run: SoakRun) -> list[str]:
         "## Faults injected",
         "",
         f"Requests: {x_total:,} to X, {ddb_total:,} to DynamoDB. A 429 burst is one drawn "
-        "fault; `rate_limit_burst` counts the 429s that followed it until its reset. "
-        f"Create calls X refused as duplicate content: {run.duplicate_refusals}.",
+        "fault; `rate_limit_burst` counts the 429s that followed it until its reset.",
         "",
         "| fault | count |",
         "| --- | ---: |",

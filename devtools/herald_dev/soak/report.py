@@ -6,7 +6,8 @@ deliveries of one text from one account, and so does X). For each delivery:
 - published within its window: the ledger says SENT with the id of its post on X, and the
   tick that made that post ran at or before its deadline (due + max_lateness);
 - lateness: the post's creation time on X minus the due time, in simulated seconds;
-- a duplicate is a second post of the same delivery on X;
+- a duplicate is a second post of the same delivery on X; while the fake X refuses a text its
+  account already posted (as X does), a re-send that X refused is counted apart;
 - lost: no ledger record at all once its deadline has passed.
 
 Only deliveries whose deadline had passed by the last minute ticked are judged (all of them,
@@ -119,6 +120,12 @@ def targets(run: SoakRun, findings: Findings) -> list[Target]:
             findings.duplicates == 0,
         ),
         Target(
+            "re-sends of a post already on X (X refused them as duplicate content)",
+            str(run.duplicate_refusals),
+            "0",
+            run.duplicate_refusals == 0,
+        ),
+        Target(
             "lost: past its deadline with no ledger record",
             str(findings.lost),
             "0",
@@ -149,7 +156,7 @@ def targets(run: SoakRun, findings: Findings) -> list[Target]:
             findings.unexpected_posts == 0,
         ),
         Target(
-            "minutes ticked before --max-seconds ran out",
+            "minutes ticked, of the whole span",
             f"{stats.minutes} / {stats.span}",
             "all",
             stats.complete,

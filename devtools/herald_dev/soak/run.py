@@ -77,6 +77,7 @@ class RunStats:
     load_after: float = 0.0
     round_seconds: list[float] = field(default_factory=list)  # wall time of each minute
     last_minute: datetime | None = None  # the last minute ticked
+    interrupted: bool = False  # stopped from outside before the end
 
     @property
     def complete(self) -> bool:
@@ -242,31 +243,48 @@ def _rounds(
     tick is doomed with probability `kill_rate`: SIGKILL a uniform 0-`kill_window` seconds
     into it. A doomed worker that answers first stays doomed for its next open minute, so
     every kill drawn lands in a tick that was doing something."""
-    from herald.timeutil import format_utc
-
     rng = random.Random(config.seed + 3)
     doomed: dict[int, float] = {}
-    for minute in minutes:
-        if time.monotonic() - began > config.max_seconds:
-            echo(f"soak: out of time (--max-seconds {config.max_seconds:.0f}) at {minute}")
-            return
-        clock.set(minute)
-        kills = {}
-        if minute in active:
-            for slot in range(config.workers):
-                if slot not in doomed and rng.random() < config.kill_rate:
-                    doomed[slot] = rng.uniform(0.0, config.kill_window)
-                    stats.kills_drawn += 1
-            kills = dict(doomed)
-        started = time.monotonic()
-        answers = pool.round(format_utc(minute), kills, ROUND_TIMEOUT)
-        stats.record(answers, time.monotonic() - started)
-        stats.last_minute = minute
-        for answer in answers:
-            if answer.fate != "answered":
-                doomed.pop(answer.slot, None)
-        if minute.hour % 6 == 0 and minute.minute == 0:
-            echo(_progress(minute, stats, began))
+    try:
+        for minute in minutes:
+            if time.monotonic() - began > config.max_seconds:
+                echo(f"soak: out of time (--max-seconds {config.max_seconds:.0f}) at {minute}")
+                return
+            _round(config, pool, clock, minute, minute in active, rng, doomed, stats)
+            if minute.hour % 6 == 0 and minute.minute == 0:
+                echo(_progress(minute, stats, began))
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (see __main__): report what ran so far
+        stats.interrupted = True
+        echo("soak: interrupted; reporting the minutes ticked so far")
+
+
+def _round(
+    config: SoakConfig,
+    pool: WorkerPool,
+    clock: SimClock,
+    minute: datetime,
+    window_open: bool,
+    rng: random.Random,
+    doomed: dict[int, float],
+    stats: RunStats,
+) -> None:
+    from herald.timeutil import format_utc
+
+    clock.set(minute)
+    kills = {}
+    if window_open:
+        for slot in range(config.workers):
+            if slot not in doomed and rng.random() < config.kill_rate:
+                doomed[slot] = rng.uniform(0.0, config.kill_window)
+                stats.kills_drawn += 1
+        kills = dict(doomed)
+    started = time.monotonic()
+    answers = pool.round(format_utc(minute), kills, ROUND_TIMEOUT)
+    stats.record(answers, time.monotonic() - started)
+    stats.last_minute = minute
+    for answer in answers:
+        if answer.fate != "answered":
+            doomed.pop(answer.slot, None)
 
 
 def _progress(minute: datetime, stats: RunStats, began: float) -> str:
