@@ -26,8 +26,9 @@ from herald import runtime
 from herald.config import Settings
 from herald.engine import NullObserver
 from herald.plan import LoadedPlan
+from herald_dev.aws_env import REGION
 from herald_dev.fake_x import TWEETS, FakeX, FaultKind
-from tests.fixtures.secrets_manager import REGION, X_SECRET_NAME
+from herald_dev.x_accounts import X_SECRET_NAME
 from tests.unit.test_template import _transformed, as_list, role_statements
 
 pytestmark = pytest.mark.integration

@@ -20,7 +20,7 @@ from herald.engine import Engine, NullObserver
 from herald.ledger import State
 from herald.plan import LoadedPlan
 from herald_dev.fake_x import TWEETS, FakeX, FaultKind
-from tests.fixtures.secrets_manager import X_SECRET_NAME
+from herald_dev.x_accounts import X_SECRET_NAME
 from tests.integration.conftest import states
 
 pytestmark = pytest.mark.integration

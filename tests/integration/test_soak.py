@@ -31,7 +31,7 @@ from herald_dev.fake_x import (
 from herald_dev.soak.dynamodb_proxy import LOST_ACK, THROTTLE, DynamoDBProxy
 from herald_dev.soak.report import TARGET_SHARE, Findings, analyse
 from herald_dev.soak.run import RunStats, SoakConfig, SoakRun, run
-from tests.fixtures.x_api import X_ACCOUNTS, X_SECRET
+from herald_dev.x_accounts import X_ACCOUNTS, X_SECRET
 
 pytestmark = pytest.mark.integration
 

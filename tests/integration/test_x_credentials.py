@@ -15,10 +15,16 @@ import pytest
 from herald.channels import OutcomeKind
 from herald.channels.x import XChannel
 from herald.credentials import SecretsManagerCredentials
+from herald_dev.aws_env import REGION
 from herald_dev.fake_secrets import FakeSecrets, SecretsFault
 from herald_dev.fake_x import FakeX
-from herald_dev.x_accounts import TEST_CONNECT_TIMEOUT, TEST_READ_TIMEOUT, X_ACCOUNTS, X_SECRET
-from tests.fixtures.secrets_manager import REGION, X_SECRET_NAME
+from herald_dev.x_accounts import (
+    TEST_CONNECT_TIMEOUT,
+    TEST_READ_TIMEOUT,
+    X_ACCOUNTS,
+    X_SECRET,
+    X_SECRET_NAME,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ import pytest
 from herald.delivery import DeliveryKey
 from herald.ledger.sqlite import SqliteLedger
 from herald.pages.status import status_html
-from herald.plan import LoadedPlan, load_plan_strict
+from herald.plan import LoadedPlan
 from herald.status import Report, collect, status_text
 
 CAMPAIGN = """\
@@ -35,10 +35,8 @@ LEASE = timedelta(minutes=3)
 
 
 @pytest.fixture
-def plan(tmp_path: Path) -> LoadedPlan:
-    path = tmp_path / "demo.yaml"
-    path.write_text(CAMPAIGN, encoding="utf-8")
-    return load_plan_strict([path])
+def campaign_text() -> str:
+    return CAMPAIGN  # the shared `plan` fixture loads it
 
 
 @pytest.fixture

@@ -350,25 +350,19 @@ def _worker_command(config: SoakConfig, services: _Services, work: Path) -> list
 
 
 def _worker_env(config: SoakConfig, services: _Services) -> dict[str, str]:
-    from herald_dev.dynamodb_local import ACCESS_KEY, REGION, SECRET_KEY
+    """The AWS sandbox (herald_dev.aws_env), the ledger behind the fault proxy, the secret."""
+    from herald_dev.aws_env import sandboxed
     from herald_dev.soak.worker import BACKOFF_VARIABLE, SECRET_VARIABLE
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
-    env.update(
-        {
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("POWERTOOLS_")}
+    return sandboxed(
+        inherited,
+        **{
             SECRET_VARIABLE: json.dumps(services.secret),
             BACKOFF_VARIABLE: str(config.backoff_scale),
             "AWS_ENDPOINT_URL_DYNAMODB": services.proxy.url,
-            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_REGION": REGION,
-            "AWS_CONFIG_FILE": os.devnull,
-            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-            "AWS_EC2_METADATA_DISABLED": "true",
-        }
+        },
     )
-    return env
 
 
 def _collect(
