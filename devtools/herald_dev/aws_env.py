@@ -5,12 +5,14 @@ Tests set it with monkeypatch (the `aws_sandbox` fixture); subprocess environmen
 with `sandboxed(...)`. Either way every other `AWS_*` variable of the caller's environment
 (a profile, a session token, an endpoint left over from `make local`) is dropped, so what a
 test reaches is only what it names: add `AWS_ENDPOINT_URL_<SERVICE>` for a local service.
+`sandbox_client(...)` is a boto3 client with the same credentials and region.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any, cast
 
 REGION = "eu-west-2"
 # Any credentials will do for the fakes and DynamoDB Local; these keep the SDK from looking
@@ -42,3 +44,21 @@ def sandboxed(environ: Mapping[str, str], **variables: str) -> dict[str, str]:
     `variables` (endpoints, the function's settings, ...)."""
     kept = {name: value for name, value in environ.items() if not is_aws_variable(name)}
     return {**kept, **sandbox_env(), **variables}
+
+
+def sandbox_client(service: str, endpoint: str, **config: Any) -> Any:
+    """A boto3 client for `service` on a local `endpoint`, with the sandbox's credentials
+    and region; `config` goes to botocore's Config."""
+    import boto3
+    from botocore.config import Config
+
+    # boto3's stubs type a client by its service's literal name; here it is any service.
+    make = cast(Callable[..., Any], boto3.client)
+    return make(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        config=Config(**config),
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+    )

@@ -39,7 +39,10 @@ from types import FrameType
 from typing import Any
 
 # DynamoDB Local accepts any credentials: the sandbox's keep the SDK from looking for real ones.
-from herald_dev.aws_env import ACCESS_KEY, REGION, SECRET_KEY
+from herald_dev.aws_env import ACCESS_KEY as ACCESS_KEY  # the sandbox's, named here too
+from herald_dev.aws_env import REGION as REGION
+from herald_dev.aws_env import SECRET_KEY as SECRET_KEY
+from herald_dev.aws_env import sandbox_client
 from herald_dev.loopback import add_host_option, parse_hosts
 
 REPO_ROOT = Path(__file__).resolve().parents[2]  # devtools/herald_dev/ -> the repository
@@ -159,23 +162,12 @@ def running(
 
 def make_client(endpoint: str, **config: Any) -> Any:
     """A boto3 DynamoDB client on DynamoDB Local; `config` goes to botocore's Config."""
-    import boto3
-    from botocore.config import Config
-
     settings: dict[str, Any] = {
         "retries": {"mode": "standard", "max_attempts": 3},
         "connect_timeout": 2,
         "read_timeout": 10,
     }
-    settings.update(config)
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=endpoint,
-        region_name=REGION,
-        config=Config(**settings),
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-    )
+    return sandbox_client("dynamodb", endpoint, **{**settings, **config})
 
 
 def free_port() -> int:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from herald.credentials import CredentialsError, SecretsManagerCredentials
-from herald_dev.aws_env import REGION
+from herald_dev.aws_env import REGION, sandbox_client
 from herald_dev.fake_secrets import NOT_FOUND_MESSAGE, FakeSecrets
 from herald_dev.x_accounts import X_SECRET, X_SECRET_NAME
 from tests.integration.conftest import serving
@@ -21,15 +21,7 @@ pytestmark = pytest.mark.integration
 
 
 def client(endpoint: str) -> Any:
-    import boto3
-
-    return boto3.client(
-        "secretsmanager",
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    return sandbox_client("secretsmanager", endpoint)
 
 
 def test_boto3_reads_a_secret_by_name_and_by_arn(fake_secrets: FakeSecrets) -> None:

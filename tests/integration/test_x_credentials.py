@@ -15,7 +15,7 @@ import pytest
 from herald.channels import OutcomeKind
 from herald.channels.x import XChannel
 from herald.credentials import SecretsManagerCredentials
-from herald_dev.aws_env import REGION
+from herald_dev.aws_env import sandbox_client
 from herald_dev.fake_secrets import FakeSecrets, SecretsFault
 from herald_dev.fake_x import FakeX
 from herald_dev.x_accounts import (
@@ -31,16 +31,12 @@ pytestmark = pytest.mark.integration
 
 def secretsmanager_client(endpoint: str) -> Any:
     """A boto3 client on `endpoint` that tries each call once: every failure shows."""
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
+    return sandbox_client(
         "secretsmanager",
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(retries={"total_max_attempts": 1}, connect_timeout=1, read_timeout=2),
+        endpoint,
+        retries={"total_max_attempts": 1},
+        connect_timeout=1,
+        read_timeout=2,
     )
 
 

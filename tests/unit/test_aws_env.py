@@ -8,7 +8,7 @@ import os
 import boto3
 import pytest
 
-from herald_dev.aws_env import ACCESS_KEY, REGION, sandbox_env, sandboxed
+from herald_dev.aws_env import ACCESS_KEY, REGION, sandbox_client, sandbox_env, sandboxed
 
 LEFT_OVER = {
     "AWS_PROFILE": "production",
@@ -49,3 +49,13 @@ def test_the_fixture_gives_the_sdk_the_dummy_credentials_and_region(
     assert credentials is not None and credentials.access_key == ACCESS_KEY
     assert credentials.token is None
     assert session.region_name == REGION
+
+
+def test_a_client_on_a_local_endpoint_has_the_sandbox_credentials_and_region() -> None:
+    # Given a local endpoint / When a client is made for it, with a setting of botocore's
+    client = sandbox_client("secretsmanager", "http://127.0.0.1:4566", read_timeout=2)
+    # Then it is on that endpoint, in the sandbox's region, with its keys and the setting
+    assert client.meta.endpoint_url == "http://127.0.0.1:4566"
+    assert client.meta.region_name == REGION
+    assert client._request_signer._credentials.access_key == ACCESS_KEY
+    assert client.meta.config.read_timeout == 2
