@@ -48,7 +48,7 @@ lint: $(STAMP) ## ruff (lint and format check)
 	$(BIN)/ruff check layers functions devtools tests scripts bench
 	$(BIN)/ruff format --check layers functions devtools tests scripts bench
 
-typecheck: $(STAMP) ## mypy on the herald package and the handler
+typecheck: $(STAMP) ## mypy on the package, the handler, the dev tools, tests, benchmarks and scripts
 	$(BIN)/mypy
 
 validate: $(STAMP) ## validate every campaign in campaigns/
