@@ -379,10 +379,9 @@ class Engine:
         except RenderError:  # validated campaigns render; if not, nothing to look for
             return Outcome(OutcomeKind.FAILED, reason="the template does not render")
         since = record.attempted_at or delivery.at - timedelta(minutes=5)
-        others = frozenset(rid for k, rid in tick.sent_ids.items() if k != key)
         try:
             return self.channels[key.channel].find_recent(
-                key.account, text, since, exclude_ids=others
+                key.account, text, since, exclude_ids=tick.ids_of_others(key)
             )
         except Exception as error:  # the lookup failed: it stays UNKNOWN; try again later
             reason = f"reconciliation failed: {error}"
@@ -478,6 +477,12 @@ class _Tick:
         with self._lock:
             self.sent_ids[key] = remote_id
 
+    def ids_of_others(self, key: DeliveryKey) -> frozenset[str]:
+        """The remote ids recorded for every delivery but `key` (accounts publish
+        concurrently: read under the lock)."""
+        with self._lock:
+            return frozenset(rid for k, rid in self.sent_ids.items() if k != key)
+
 
 class _Call:
     """One create call of a claimed delivery: ATTEMPTING is written just before the call,
@@ -511,8 +516,7 @@ class _Call:
 
     def record(self, outcome: Outcome) -> str | None:
         engine, delivery, tick = self.engine, self.delivery, self.tick
-        others = {rid for k, rid in tick.sent_ids.items() if k != delivery.key}
-        if outcome.duplicate and outcome.remote_id in others:
+        if outcome.duplicate and outcome.remote_id in tick.ids_of_others(delivery.key):
             # The post found after a duplicate refusal is recorded for another delivery:
             # it is no evidence for this one.
             reason = f"refused as a duplicate of post {outcome.remote_id}, another delivery's"
