@@ -334,7 +334,7 @@ class Engine:
             case OutcomeKind.FAILED:
                 reason = outcome.reason or "failed"
                 self.ledger.mark_failed(key, token, now, reason, retryable=outcome.retryable)
-                event = Event.DEFERRED if reason.startswith("not sent:") else Event.FAILED
+                event = Event.DEFERRED if outcome.stopped else Event.FAILED
                 self._emit(summary, event, delivery, now, reason)
             case OutcomeKind.UNKNOWN:
                 reason = outcome.reason or "no answer: it may have been published"

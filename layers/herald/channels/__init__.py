@@ -33,6 +33,8 @@ class Outcome:
     # text is already on the account, perhaps from an earlier attempt. SENT with it: the
     # post was found there (its remote_id); UNKNOWN with it: it was not found (yet).
     duplicate: bool = False
+    # The channel stopped before its create call (`not_created`): nothing was sent.
+    stopped: bool = False
 
 
 class SettleBy(StrEnum):
@@ -118,4 +120,4 @@ class Channel(Protocol):
 
 def not_created(reason: str) -> Outcome:
     """The outcome when `before_create` stopped a publication: nothing was created."""
-    return Outcome(OutcomeKind.FAILED, reason=f"not sent: {reason}", retryable=True)
+    return Outcome(OutcomeKind.FAILED, reason=f"not sent: {reason}", retryable=True, stopped=True)

@@ -83,6 +83,21 @@ class Attempt:
         )
 
 
+def absent_note(now: datetime) -> Attempt:
+    """The history entry of a read-back that did not find the post."""
+    return Attempt(now, READ_BACK, "not found on the account")
+
+
+def resend_note(now: datetime) -> Attempt:
+    """The history entry of the claim for one more attempt at a settled UNKNOWN."""
+    return Attempt(now, State.CLAIMED, "settled as absent: one more attempt")
+
+
+def found_note(now: datetime, remote_id: str) -> Attempt:
+    """The history entry of an UNKNOWN delivery found on the account."""
+    return Attempt(now, State.SENT, "found on the account", remote_id=remote_id)
+
+
 def sent_text(text: str | None) -> str | None:
     """The part of a sent text that the history keeps."""
     if text is None or len(text) <= HISTORY_TEXT_LIMIT:

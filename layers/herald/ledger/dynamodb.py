@@ -19,7 +19,18 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from herald.delivery import DeliveryKey
-from herald.ledger import READ_BACK, Attempt, Pause, Record, State, conflict, sent_text, sort_key
+from herald.ledger import (
+    Attempt,
+    Pause,
+    Record,
+    State,
+    absent_note,
+    conflict,
+    found_note,
+    resend_note,
+    sent_text,
+    sort_key,
+)
 from herald.timeutil import format_utc, parse_utc
 
 if TYPE_CHECKING:
@@ -269,7 +280,7 @@ class DynamoLedger:
             condition="#state = :unknown",
             values={"unknown": _s(State.UNKNOWN)},
             refusal=None,
-            note=Attempt(now, READ_BACK, "not found on the account"),
+            note=absent_note(now),
         )
 
     def reclaim_unknown(
@@ -299,7 +310,7 @@ class DynamoLedger:
                 "most": {"N": str(max_resends)},
             },
             refusal=None,
-            note=Attempt(now, State.CLAIMED, "settled as absent: one more attempt"),
+            note=resend_note(now),
             done=lambda old: old.state is State.CLAIMED and old.claim_token == token,
         )
 
@@ -319,7 +330,7 @@ class DynamoLedger:
             },
             condition="#state = :unknown",
             values={"unknown": _s(State.UNKNOWN)},
-            note=Attempt(now, State.SENT, "found on the account", remote_id=remote_id),
+            note=found_note(now, remote_id),
             done=lambda old: old.state is State.SENT and old.remote_id == remote_id,
         )
 

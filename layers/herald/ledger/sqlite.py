@@ -19,7 +19,18 @@ from pathlib import Path
 from typing import Any
 
 from herald.delivery import DeliveryKey
-from herald.ledger import READ_BACK, Attempt, Pause, Record, State, conflict, sent_text, sort_key
+from herald.ledger import (
+    Attempt,
+    Pause,
+    Record,
+    State,
+    absent_note,
+    conflict,
+    found_note,
+    resend_note,
+    sent_text,
+    sort_key,
+)
 from herald.timeutil import format_utc, parse_utc
 
 # Bound parameters per SELECT ... IN (...) when reading many keys.
@@ -314,7 +325,7 @@ class SqliteLedger:
             key,
             allowed=lambda row: row is not None and row["state"] == State.UNKNOWN,
             change=lambda row: {"absent_since": (row or {}).get("absent_since") or clock},
-            note=Attempt(now, READ_BACK, "not found on the account"),
+            note=absent_note(now),
         )
 
     def reclaim_unknown(
@@ -345,7 +356,7 @@ class SqliteLedger:
                 "attempts": int((row or {}).get("attempts") or 0) + 1,
                 "resends": int((row or {}).get("resends") or 0) + 1,
             },
-            note=Attempt(now, State.CLAIMED, "settled as absent: one more attempt"),
+            note=resend_note(now),
         )
 
     def resolve_unknown(
@@ -363,7 +374,7 @@ class SqliteLedger:
                 "remote_id": remote_id,
                 "remote_url": remote_url,
             },
-            note=Attempt(now, State.SENT, "found on the account", remote_id=remote_id),
+            note=found_note(now, remote_id),
         )
 
     def requeue(self, key: DeliveryKey, now: datetime, reason: str) -> Record:
