@@ -2,81 +2,50 @@
 
 The engine only asks "what is due between these two moments" and, for what it publishes,
 "render this" (herald.delivery.Plan). `LoadedPlan` (herald.plan) answers from loaded
-campaigns; `CompiledPlan` answers from `plan.json`, an index that `herald compile` writes
-next to the packaged campaigns.
-Loading the index needs only the standard library, so a cold start with nothing due never
-parses YAML nor imports pydantic, ruamel, ftfy or Jinja. A campaign file is loaded only
-when one of its deliveries has to be rendered.
+campaigns; `CompiledPlan` answers from `plan.index` (layout: herald.plan_format), read
+through mmap with the standard library: its columns stay in the file, the due lookup is a
+binary search over them, and only the deliveries a tick looks at become Python objects.
+So a cold start with nothing due never parses YAML nor imports pydantic, ruamel, ftfy or
+Jinja, and a million deliveries cost the function a few MB. A campaign file is loaded
+only when one of its deliveries has to be rendered.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import mmap
+import os
 import threading
-from collections.abc import Iterable, Sequence
+from bisect import bisect_right
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
-from herald.delivery import DeliveryKey, MediaItem, due_between
+from herald import plan_format as fmt
+from herald.delivery import DeliveryKey, MediaItem
+from herald.plan_format import INDEX_NAME
 
 if TYPE_CHECKING:
     from herald.plan import LoadedDelivery, LoadedPlan
 
-INDEX_NAME = "plan.json"
-INDEX_VERSION = 1
+__all__ = ["INDEX_NAME", "CompiledPlan", "StaleIndex", "load_compiled", "write_index"]
 
-
-def digest(folder: Path) -> str:
-    """A fingerprint of every file the campaigns are made of (the index itself excluded):
-    an index is used only for exactly the files it was compiled from."""
-    hashed = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != INDEX_NAME):
-        hashed.update(str(path.relative_to(folder)).encode() + b"\0")
-        hashed.update(hashlib.sha256(path.read_bytes()).digest())
-    return hashed.hexdigest()
-
-
-def compile_index(plan: LoadedPlan, folder: Path, refused: Iterable[str] = ()) -> dict[str, Any]:
-    """The index of `plan`, whose campaigns live under `folder`."""
-    return {
-        "version": INDEX_VERSION,
-        "digest": digest(folder),
-        "campaigns": {
-            c.id: {
-                "file": str(c.path.resolve().relative_to(folder.resolve())),
-                "max_lateness": c.max_lateness.total_seconds(),
-            }
-            for c in plan.campaigns.values()
-        },
-        "deliveries": [
-            [
-                int(d.at.timestamp()),
-                d.key.campaign,
-                d.key.post,
-                d.key.channel,
-                d.key.account,
-                d.reply_to,
-            ]
-            for d in plan.deliveries
-        ],
-        "accounts": accounts(plan),
-        "refused": sorted(refused),
-    }
+# The deliveries of the last window asked for are kept as objects (a tick's window moves by
+# a minute, so the next tick builds only the few new ones); a wider window is not kept.
+WINDOW_KEPT = 20_000
 
 
 def accounts(plan: LoadedPlan) -> dict[str, dict[str, dict[str, str | None]]]:
     """Every account the plan publishes from, by channel: its handle and user id."""
+    from herald.plan_compiler import campaign_accounts
+
     found: dict[str, dict[str, dict[str, str | None]]] = {}
     for campaign in plan.campaigns.values():
-        for channel, by_id in campaign.accounts.items():
-            for account in by_id.values():
-                found.setdefault(channel, {})[account.id] = {
-                    "handle": account.handle,
-                    "user_id": account.user_id,
-                }
+        for channel, by_id in campaign_accounts(campaign).items():
+            found.setdefault(channel, {}).update(by_id)
     return found
 
 
@@ -108,33 +77,145 @@ class StaleIndex(Exception):
     """The index does not describe the campaigns beside it (or cannot be read)."""
 
 
-class CompiledPlan:
-    """The plan from `plan.json`. Campaign files are loaded one at a time, when one of their
-    deliveries is rendered, and checked to still match the index."""
+class _Index:
+    """The index file mapped read-only, each section a memoryview over the mapping."""
 
-    def __init__(self, folder: Path, index: dict[str, Any]) -> None:
+    def __init__(self, path: Path) -> None:
+        try:
+            with path.open("rb") as file:
+                self.map = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError) as error:  # ValueError: an empty file
+            raise StaleIndex(f"{path}: {error}") from None
+        view = memoryview(self.map)
+        if len(view) < fmt.HEADER_BYTES or bytes(view[:8]) != fmt.MAGIC:
+            raise StaleIndex(f"{path}: not a herald plan index")
+        _, version, count = fmt.PREFIX.unpack_from(view)
+        if version != fmt.VERSION or count != len(fmt.SECTIONS):
+            raise StaleIndex(f"{path}: version {version}, expected {fmt.VERSION}")
+        self.sections: dict[str, memoryview] = {}
+        for number, name in enumerate(fmt.SECTIONS):
+            offset, length = fmt.SECTION.unpack_from(
+                view, fmt.PREFIX.size + number * fmt.SECTION.size
+            )
+            if offset + length > len(view) or offset % fmt.ALIGN:
+                raise StaleIndex(f"{path}: cut short (section {name})")
+            section = view[offset : offset + length]
+            code = fmt.TYPECODES.get(name)
+            self.sections[name] = section.cast(code) if code else section
+        self.meta: dict[str, Any] = json.loads(bytes(self.sections["meta"]))
+        self._offsets = self.sections["string_offsets"]
+        self._blob = self.sections["strings"]
+        self._strings: dict[int, str] = {}
+
+    def string(self, number: int) -> str:
+        text = self._strings.get(number)
+        if text is None:
+            if len(self._strings) > 4 * WINDOW_KEPT:
+                self._strings.clear()
+            start, end = self._offsets[number], self._offsets[number + 1]
+            text = self._strings[number] = str(self._blob[start:end], "utf-8")
+        return text
+
+
+def changed_file(index: _Index, folder: Path) -> str | None:
+    """What differs between the files under `folder` and those the index was compiled
+    from, or None. Sizes and modification times first; a file's content is read only when
+    its time differs (a copy, a checkout), and then its hash decides."""
+    columns = index.sections
+    recorded = {
+        index.string(number): row for row, number in enumerate(columns["file_path"].tolist())
+    }
+    seen = 0
+    skip = {INDEX_NAME, *fmt.OLD_INDEX_NAMES}
+    for root, dirs, files in os.walk(folder):
+        for name in files:
+            path = Path(root, name)
+            relative = path.relative_to(folder).as_posix()
+            if relative in skip or name.startswith(f".{INDEX_NAME}"):
+                continue
+            row = recorded.get(relative)
+            if row is None:
+                return f"{relative} is new"
+            seen += 1
+            stat = path.stat()
+            if stat.st_size != columns["file_size"][row]:
+                return f"{relative} changed"
+            if stat.st_mtime_ns != columns["file_mtime"][row]:
+                digest = columns["file_sha256"][row * fmt.HASH_BYTES : (row + 1) * fmt.HASH_BYTES]
+                if hashlib.sha256(path.read_bytes()).digest() != bytes(digest):
+                    return f"{relative} changed"
+    if seen != len(recorded):
+        return "a campaign file was removed"
+    return None
+
+
+class _Window:
+    """The deliveries of the last window asked for, as objects, by position."""
+
+    def __init__(self) -> None:
+        self.start, self.stop = 0, 0
+        self.items: tuple[CompiledDelivery, ...] = ()
+
+
+class CompiledPlan:
+    """The plan from `plan.index`. Campaign files are loaded one at a time, when one of
+    their deliveries is rendered, and checked to still match the index."""
+
+    def __init__(self, folder: Path, index: _Index) -> None:
         self.folder = folder
-        self.refused: list[str] = list(index.get("refused", []))
-        self.accounts: dict[str, dict[str, dict[str, str | None]]] = index.get("accounts", {})
-        self._files = {cid: c["file"] for cid, c in index["campaigns"].items()}
-        lateness = {
-            cid: timedelta(seconds=c["max_lateness"]) for cid, c in index["campaigns"].items()
-        }
-        rows = []
-        for stamp, campaign, post, channel, account, reply_to in index["deliveries"]:
-            at = datetime.fromtimestamp(stamp, UTC)
-            key = DeliveryKey(campaign, post, channel, account)
-            rows.append(CompiledDelivery(key, at, at + lateness[campaign], reply_to, self))
-        self.deliveries: Sequence[CompiledDelivery] = tuple(rows)
-        self._times = [e.at for e in self.deliveries]
+        self._index = index
+        self.refused: list[str] = list(index.meta.get("refused", []))
+        self.accounts: dict[str, dict[str, dict[str, str | None]]] = index.meta.get(
+            "accounts", {}
+        )
+        columns = index.sections
+        self._due, self._campaign = columns["due"], columns["campaign"]
+        self._post, self._channel = columns["post"], columns["channel"]
+        self._account, self._parent = columns["account"], columns["parent"]
+        self._lateness = columns["campaign_lateness"]
+        self.deliveries: Sequence[CompiledDelivery] = _Deliveries(self)
+        self._window = _Window()
+        self._numbers: dict[str, int] | None = None  # campaign id -> its row, on first need
         self._loaded: dict[str, dict[DeliveryKey, LoadedDelivery]] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self.deliveries)
+        return len(self._due)
 
     def between(self, start: datetime, end: datetime) -> Sequence[CompiledDelivery]:
-        return self.deliveries[due_between(self._times, start, end)]
+        """Deliveries due in (start, end], in due order: a binary search over the due
+        column; the objects of the previous window are reused."""
+        low = bisect_right(self._due, start.timestamp())
+        high = bisect_right(self._due, end.timestamp())
+        with self._lock:
+            window = self._window
+            keep_low, keep_high = max(low, window.start), min(high, window.stop)
+            if keep_low < keep_high:
+                kept = window.items[keep_low - window.start : keep_high - window.start]
+                items = (*self._rows(low, keep_low), *kept, *self._rows(keep_high, high))
+            else:
+                items = tuple(self._rows(low, high))
+            if high - low <= WINDOW_KEPT:
+                window.start, window.stop, window.items = low, high, items
+        return items
+
+    def _rows(self, start: int, stop: int) -> Iterator[CompiledDelivery]:
+        return (self.row(position) for position in range(start, stop))
+
+    def row(self, position: int) -> CompiledDelivery:
+        """The delivery at `position` in due order, as an object."""
+        string, campaign = self._index.string, self._campaign[position]
+        key = DeliveryKey(
+            string(self._index.sections["campaign_id"][campaign]),
+            string(self._post[position]),
+            string(self._channel[position]),
+            string(self._account[position]),
+        )
+        at = datetime.fromtimestamp(self._due[position], UTC)
+        parent = self._parent[position]
+        reply_to = None if parent < 0 else string(self._post[parent])
+        deadline = at + timedelta(seconds=self._lateness[campaign])
+        return CompiledDelivery(key, at, deadline, reply_to, self)
 
     def resolve(self, key: DeliveryKey) -> LoadedDelivery:
         """The full delivery behind `key`, loading its campaign file if not yet loaded."""
@@ -148,35 +229,82 @@ class CompiledPlan:
             raise RenderError(f"{key} is in the compiled plan but not in its campaign file")
         return found
 
+    def _file(self, campaign_id: str) -> str:
+        from herald.render import RenderError
+
+        sections, string = self._index.sections, self._index.string
+        if self._numbers is None:
+            ids = sections["campaign_id"]
+            self._numbers = {string(ids[n]): n for n in range(len(ids))}
+        number = self._numbers.get(campaign_id)
+        if number is None:
+            raise RenderError(f"campaign {campaign_id} is not in the compiled plan")
+        return string(sections["campaign_file"][number])
+
     def _load(self, campaign_id: str) -> dict[DeliveryKey, LoadedDelivery]:
         from herald.campaign import load_campaign
         from herald.plan import deliveries
         from herald.render import RenderError
 
-        result = load_campaign(self.folder / self._files[campaign_id])
+        result = load_campaign(self.folder / self._file(campaign_id))
         if result.campaign is None or result.campaign.id != campaign_id:
             problems = "; ".join(str(p) for p in result.errors) or "its id changed"
             raise RenderError(f"campaign {campaign_id} no longer loads: {problems}")
         return {d.key: d for d in deliveries(result.campaign)}
 
 
-def load_compiled(folder: Path) -> CompiledPlan:
-    """The compiled plan of the campaigns in `folder`; StaleIndex when there is no index,
-    it is of another version, or the files changed since it was compiled."""
-    path = folder / INDEX_NAME
+class _Deliveries(Sequence[CompiledDelivery]):
+    """Every delivery of a compiled plan in due order, each made an object when asked for."""
+
+    def __init__(self, plan: CompiledPlan) -> None:
+        self._plan = plan
+
+    def __len__(self) -> int:
+        return len(self._plan)
+
+    @overload
+    def __getitem__(self, index: int) -> CompiledDelivery: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[CompiledDelivery]: ...
+    def __getitem__(self, index: int | slice) -> CompiledDelivery | Sequence[CompiledDelivery]:
+        if isinstance(index, slice):
+            return [self._plan.row(n) for n in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._plan.row(index)
+
+
+def packaged_read_only(folder: Path, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether `folder` is the function's packaged, read-only copy in AWS Lambda (not sam
+    local): `sam build` compiled its index from exactly these files, and nothing can have
+    changed them since, so checking them again would protect no one."""
+    environ = os.environ if environ is None else environ
+    if not environ.get("AWS_LAMBDA_FUNCTION_NAME") or environ.get("AWS_SAM_LOCAL"):
+        return False
     try:
-        index = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise StaleIndex(f"{path}: {error}") from None
-    if index.get("version") != INDEX_VERSION:
-        raise StaleIndex(f"{path}: version {index.get('version')}, expected {INDEX_VERSION}")
-    if index.get("digest") != digest(folder):
-        raise StaleIndex(f"{path}: the campaigns changed since it was compiled")
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def load_compiled(folder: Path, *, check_files: bool = True) -> CompiledPlan:
+    """The compiled plan of the campaigns in `folder`; StaleIndex when there is no index,
+    it is of another version or not herald's, or (when `check_files`) the files changed
+    since it was compiled."""
+    index = _Index(folder / INDEX_NAME)
+    if check_files:
+        changed = changed_file(index, folder)
+        if changed is not None:
+            raise StaleIndex(
+                f"{folder / INDEX_NAME}: the campaigns changed since it was compiled ({changed})"
+            )
     return CompiledPlan(folder, index)
 
 
-def write_index(folder: Path, plan: LoadedPlan, refused: Iterable[str] = ()) -> Path:
-    path = folder / INDEX_NAME
-    index = compile_index(plan, folder, refused)
-    path.write_text(json.dumps(index, separators=(",", ":")), encoding="utf-8")
-    return path
+def write_index(folder: Path, plan: LoadedPlan, refused: Sequence[str] = ()) -> Path:
+    """Write the index of an already loaded plan (herald.plan_compiler for the build)."""
+    from herald.plan_compiler import write_plan
+
+    return write_plan(folder, plan, refused)
