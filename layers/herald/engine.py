@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -156,8 +156,10 @@ class Engine:
     ) -> None:
         summary.examined = len(window)
         try:
-            records = self.ledger.get_many([d.key for d in window])
-            pauses = {p.scope: p for p in self.ledger.pauses()}
+            with ThreadPoolExecutor(max_workers=1) as reader:  # both reads in one round trip
+                paused = reader.submit(self.ledger.pauses)
+                records = self.ledger.get_many([d.key for d in window])
+                pauses = {p.scope: p for p in paused.result()}
         except Exception as error:  # throttled or unreachable: nothing was claimed; next tick
             summary.ledger_unavailable = True
             for delivery in window:
@@ -182,12 +184,19 @@ class Engine:
                 (delivery, record)
             )
         queues = list(by_account.values())
-        if len(queues) == 1:
-            self._publish_queue(queues[0], tick)
-        elif queues:
-            with ThreadPoolExecutor(max_workers=min(self.max_workers, len(queues))) as pool:
-                for future in [pool.submit(self._publish_queue, q, tick) for q in queues]:
-                    future.result()
+        if not queues:
+            return
+        workers = min(self.max_workers, len(queues))
+        # The side pool makes each queue's next claim and last SENT write while its create
+        # call is in flight; leaving it waits for every one of them.
+        with ThreadPoolExecutor(max_workers=2 * workers) as side:
+            if len(queues) == 1:
+                self._publish_queue(queues[0], tick, side)
+            else:
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    futures = [pool.submit(self._publish_queue, q, tick, side) for q in queues]
+                    for future in futures:
+                        future.result()
 
     def _triage(
         self, delivery: Delivery, record: Record | None, tick: _Tick, pauses: dict[str, Pause]
@@ -237,9 +246,14 @@ class Engine:
 
     # ---- publishing --------------------------------------------------------------------
 
-    def _publish_queue(self, queue: Sequence[tuple[Delivery, Record | None]], tick: _Tick) -> None:
-        for delivery, record in queue:
+    def _publish_queue(
+        self, queue: Sequence[tuple[Delivery, Record | None]], tick: _Tick, side: Executor
+    ) -> None:
+        ahead = _Ahead(self, tick, side, queue)
+        for position, (delivery, record) in enumerate(queue):
+            ahead.position = position
             if tick.remaining is not None and tick.remaining() < self.safety_margin:
+                # A claim made ahead for it lapses with its lease; nothing was sent.
                 with self._lock:
                     tick.summary.out_of_time = True
                 self._emit(
@@ -255,7 +269,7 @@ class Engine:
                         tick.summary, Event.DEFERRED, delivery, tick.now, "waiting for its parent"
                     )
                     continue
-            remote_id = self._publish(delivery, record, reply_to, tick)
+            remote_id = self._publish(delivery, record, reply_to, tick, ahead)
             if remote_id is not None:
                 tick.sent(delivery.key, remote_id)
 
@@ -281,12 +295,21 @@ class Engine:
         return self.ledger.claim(key, token, now, now + self.lease, delivery.at, chosen)
 
     def _publish(
-        self, delivery: Delivery, record: Record | None, reply_to: str | None, tick: _Tick
+        self,
+        delivery: Delivery,
+        record: Record | None,
+        reply_to: str | None,
+        tick: _Tick,
+        ahead: _Ahead | None = None,
     ) -> str | None:
         now, key, summary = tick.now, delivery.key, tick.summary
-        token = uuid.uuid4().hex
+        made = ahead.take(key) if ahead is not None else None
+        token = made[0] if made is not None else uuid.uuid4().hex
         try:
-            claimed = self._claim(delivery, record, token, tick)
+            if made is not None:
+                claimed = made[1].result()
+            else:
+                claimed = self._claim(delivery, record, token, tick)
         except LedgerConflict:
             claimed = None
         except Exception as error:  # throttled or unavailable: nothing was sent; next tick
@@ -294,6 +317,8 @@ class Engine:
             return None
         if claimed is None:
             return None  # another worker has it
+        if ahead is not None:
+            ahead.claim_next()
         from herald.render import RenderError
 
         try:
@@ -303,7 +328,7 @@ class Engine:
             self.ledger.mark_failed(key, token, now, reason, retryable=False)
             self._emit(summary, Event.FAILED, delivery, now, reason)
             return None
-        call = _Call(self, delivery, token, text, tick)
+        call = _Call(self, delivery, token, text, tick, ahead.side if ahead else None)
         outcome = self.channels[key.channel].publish(
             key.account,
             text,
@@ -484,12 +509,53 @@ class _Tick:
             return frozenset(rid for k, rid in self.sent_ids.items() if k != key)
 
 
+class _Ahead:
+    """One account's queue: while a delivery's create call is in flight, the next one is
+    claimed on the side, so that its claim's round trip is not waited for. Only a new
+    delivery that replies to nothing is claimed ahead (a reply waits for its parent); a
+    claim made ahead and then not used lapses with its lease, having sent nothing."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        tick: _Tick,
+        side: Executor,
+        queue: Sequence[tuple[Delivery, Record | None]],
+    ) -> None:
+        self.engine, self.tick, self.side, self.queue = engine, tick, side, queue
+        self.position = 0
+        self._made: dict[DeliveryKey, tuple[str, Future[Record | None]]] = {}
+
+    def claim_next(self) -> None:
+        if self.position + 1 >= len(self.queue):
+            return
+        delivery, record = self.queue[self.position + 1]
+        if record is not None or delivery.parent_key is not None:
+            return
+        engine, tick = self.engine, self.tick
+        needed = engine.safety_margin + engine.channels[delivery.key.channel].create_seconds
+        if tick.remaining is not None and tick.remaining() < needed + RECORD_SECONDS:
+            return  # it might not be reached this tick: claim it then, or next tick
+        token = uuid.uuid4().hex
+        future = self.side.submit(engine._claim, delivery, None, token, tick)
+        self._made[delivery.key] = (token, future)
+
+    def take(self, key: DeliveryKey) -> tuple[str, Future[Record | None]] | None:
+        return self._made.pop(key, None)
+
+
 class _Call:
     """One create call of a claimed delivery: ATTEMPTING is written just before the call,
     after the media are uploaded, and only when its worst-case time is left."""
 
     def __init__(
-        self, engine: Engine, delivery: Delivery, token: str, text: str, tick: _Tick
+        self,
+        engine: Engine,
+        delivery: Delivery,
+        token: str,
+        text: str,
+        tick: _Tick,
+        side: Executor | None = None,
     ) -> None:
         self.engine, self.delivery, self.token, self.text, self.tick = (
             engine,
@@ -498,6 +564,7 @@ class _Call:
             text,
             tick,
         )
+        self.side = side  # where a SENT outcome is written, off the account's queue
         self.attempting = False
 
     def before_create(self) -> str | None:
@@ -524,6 +591,16 @@ class _Call:
         if not self.attempting and outcome.kind in (OutcomeKind.SENT, OutcomeKind.UNKNOWN):
             # A channel that made its call without asking first: record the attempt now.
             engine.ledger.mark_attempting(delivery.key, self.token, tick.now, self.text)
+        if outcome.kind is OutcomeKind.SENT and self.attempting and self.side is not None:
+            # The post is out and its id known: the account's next delivery (a reply to it
+            # included) need not wait for the record. Were the worker to die first, the
+            # ATTEMPTING record becomes UNKNOWN and the read-back finds the post.
+            self.side.submit(self._write, outcome)
+            return outcome.remote_id
+        return self._write(outcome)
+
+    def _write(self, outcome: Outcome) -> str | None:
+        engine, delivery, tick = self.engine, self.delivery, self.tick
         try:
             return engine._record(delivery, self.token, tick.now, outcome, tick.summary)
         except Exception as error:
