@@ -8,6 +8,8 @@ the plan."""
 from __future__ import annotations
 
 import json
+import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -111,9 +113,10 @@ def _tree_rss_kb(pid: int) -> int:
     return total
 
 
-def compile_folder(folder: Path) -> tuple[float, float]:
-    """`herald compile`, as sam build runs it: its seconds, and the peak resident memory
-    of its processes together (sampled every 50 ms), in MB."""
+def compile_folder(folder: Path) -> tuple[float, float, float]:
+    """`herald compile`, as sam build runs it: its seconds, the peak resident memory of its
+    processes together (sampled every 50 ms) in MB, and their CPU seconds."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, "-m", "herald.cli", "compile", str(folder)],
@@ -127,8 +130,11 @@ def compile_folder(folder: Path) -> tuple[float, float]:
         time.sleep(0.05)
     seconds = time.perf_counter() - start
     if process.returncode != 0:
-        raise RuntimeError(f"herald compile failed: {process.stderr.read() if process.stderr else ''}")
-    return seconds, peak / 1024
+        problems = process.stderr.read() if process.stderr else ""
+        raise RuntimeError(f"herald compile failed: {problems}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return seconds, peak / 1024, cpu
 
 
 def run(quick: bool = False) -> Section:
@@ -172,7 +178,9 @@ def _measure(campaigns: int, small_campaigns: int, posts: int, calls: int) -> di
         start = time.perf_counter()
         size = sum(len(p.read_bytes()) for p in paths)
         read_s = time.perf_counter() - start
-        compile_s, compile_mb = compile_folder(folder / "big")
+        load_before = os.getloadavg()[0]
+        compile_s, compile_mb, compile_cpu = compile_folder(folder / "big")
+        load_after = os.getloadavg()[0]
         compile_folder(folder / "small")
         done = subprocess.run(
             [sys.executable, "-c", CHILD, str(folder / "big"), str(folder / "small"), str(calls)],
@@ -185,6 +193,9 @@ def _measure(campaigns: int, small_campaigns: int, posts: int, calls: int) -> di
         child,
         compile_seconds=compile_s,
         compile_mb=compile_mb,
+        compile_cpu=compile_cpu,
+        load_average=(load_before, load_after),
+        cores=os.cpu_count() or 1,
         read_seconds=read_s,
         bytes=size,
         files=len(paths),
@@ -205,6 +216,13 @@ def _report(section: Section, expected: int) -> None:
         f"({data['bytes'] / 1e6:.1f} MB in {data['files']:,} files)",
         f"≤ {TARGET_COMPILE_SECONDS:.0f} s",
         data["compile_seconds"] <= TARGET_COMPILE_SECONDS,
+    )
+    before, after = data["load_average"]
+    section.add(
+        "of which CPU time, all processes (÷ cores)",
+        f"{data['compile_cpu']:,.0f} s (÷ {data['cores']} = "
+        f"{data['compile_cpu'] / data['cores']:,.0f} s); load average {before:.1f} before, "
+        f"{after:.1f} after",
     )
     section.add(
         "build: compile peak memory (all its processes)",
