@@ -21,6 +21,8 @@ from bisect import bisect_right
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import islice
+from math import floor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
@@ -49,7 +51,7 @@ def accounts(plan: LoadedPlan) -> dict[str, dict[str, dict[str, str | None]]]:
     return found
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass is slower to make, and ticks make many
 class CompiledDelivery:
     """A delivery known from the index; rendered by loading its campaign on first need."""
 
@@ -101,19 +103,26 @@ class _Index:
                 raise StaleIndex(f"{path}: cut short (section {name})")
             section = view[offset : offset + length]
             code = fmt.TYPECODES.get(name)
-            self.sections[name] = section.cast(code) if code else section
+            self.sections[name] = section.cast(code) if code else section  # type: ignore[call-overload]
         self.meta: dict[str, Any] = json.loads(bytes(self.sections["meta"]))
-        self._offsets = self.sections["string_offsets"]
-        self._blob = self.sections["strings"]
-        self._strings: dict[int, str] = {}
+        self.strings = _Strings(self.sections["string_offsets"], self.sections["strings"])
 
     def string(self, number: int) -> str:
-        text = self._strings.get(number)
-        if text is None:
-            if len(self._strings) > 4 * WINDOW_KEPT:
-                self._strings.clear()
-            start, end = self._offsets[number], self._offsets[number + 1]
-            text = self._strings[number] = str(self._blob[start:end], "utf-8")
+        return self.strings[number]
+
+
+class _Strings(dict[int, str]):
+    """The string table, each string decoded on its first use and kept (up to a bound)."""
+
+    def __init__(self, offsets: memoryview, blob: memoryview) -> None:
+        super().__init__()
+        self._offsets, self._blob = offsets, blob
+
+    def __missing__(self, number: int) -> str:
+        if len(self) > 4 * WINDOW_KEPT:
+            self.clear()
+        start, end = self._offsets[number], self._offsets[number + 1]
+        text = self[number] = str(self._blob[start:end], "utf-8")
         return text
 
 
@@ -127,7 +136,7 @@ def changed_file(index: _Index, folder: Path) -> str | None:
     }
     seen = 0
     skip = {INDEX_NAME, *fmt.OLD_INDEX_NAMES}
-    for root, dirs, files in os.walk(folder):
+    for root, _, files in os.walk(folder):
         for name in files:
             path = Path(root, name)
             relative = path.relative_to(folder).as_posix()
@@ -150,11 +159,40 @@ def changed_file(index: _Index, folder: Path) -> str | None:
 
 
 class _Window:
-    """The deliveries of the last window asked for, as objects, by position."""
+    """The deliveries made objects so far, from position `first` of the plan on. The list
+    only grows (a tick's window moves forward), so a view handed out earlier never changes;
+    it is replaced by a new list when the window jumps, or has moved far past its start."""
 
     def __init__(self) -> None:
-        self.start, self.stop = 0, 0
-        self.items: tuple[CompiledDelivery, ...] = ()
+        self.made: tuple[int, list[CompiledDelivery]] = (0, [])
+
+
+class _View(Sequence["CompiledDelivery"]):
+    """Positions start..stop of a window's list: a lookup's answer, made without copying."""
+
+    __slots__ = ("_items", "_start", "_stop")
+
+    def __init__(self, items: list[CompiledDelivery], start: int, stop: int) -> None:
+        self._items, self._start, self._stop = items, start, stop
+
+    def __len__(self) -> int:
+        return self._stop - self._start
+
+    def __iter__(self) -> Iterator[CompiledDelivery]:
+        return islice(self._items, self._start, self._stop)
+
+    @overload
+    def __getitem__(self, index: int) -> CompiledDelivery: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[CompiledDelivery]: ...
+    def __getitem__(self, index: int | slice) -> CompiledDelivery | Sequence[CompiledDelivery]:
+        if isinstance(index, slice):
+            return self._items[self._start : self._stop][index]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._items[self._start + index]
 
 
 class CompiledPlan:
@@ -165,14 +203,13 @@ class CompiledPlan:
         self.folder = folder
         self._index = index
         self.refused: list[str] = list(index.meta.get("refused", []))
-        self.accounts: dict[str, dict[str, dict[str, str | None]]] = index.meta.get(
-            "accounts", {}
-        )
+        self.accounts: dict[str, dict[str, dict[str, str | None]]] = index.meta.get("accounts", {})
         columns = index.sections
         self._due, self._campaign = columns["due"], columns["campaign"]
         self._post, self._channel = columns["post"], columns["channel"]
         self._account, self._parent = columns["account"], columns["parent"]
-        self._lateness = columns["campaign_lateness"]
+        self._campaign_id, self._lateness = columns["campaign_id"], columns["campaign_lateness"]
+        self._late: dict[int, timedelta] = {}
         self.deliveries: Sequence[CompiledDelivery] = _Deliveries(self)
         self._window = _Window()
         self._numbers: dict[str, int] | None = None  # campaign id -> its row, on first need
@@ -184,38 +221,43 @@ class CompiledPlan:
 
     def between(self, start: datetime, end: datetime) -> Sequence[CompiledDelivery]:
         """Deliveries due in (start, end], in due order: a binary search over the due
-        column; the objects of the previous window are reused."""
-        low = bisect_right(self._due, start.timestamp())
-        high = bisect_right(self._due, end.timestamp())
+        column; the objects made for earlier windows are reused."""
+        # Due times are whole seconds: (start, end] holds the same ones as (⌊start⌋, ⌊end⌋],
+        # and an int is compared faster than a float.
+        low = bisect_right(self._due, floor(start.timestamp()))
+        high = bisect_right(self._due, floor(end.timestamp()))
+        first, items = self._window.made  # read once: another thread may replace it
+        if first <= low and high <= first + len(items):  # the objects are made already
+            return _View(items, low - first, high - first)
+        if high - low > WINDOW_KEPT:
+            return [self.row(position) for position in range(low, high)]
         with self._lock:
-            window = self._window
-            keep_low, keep_high = max(low, window.start), min(high, window.stop)
-            if keep_low < keep_high:
-                kept = window.items[keep_low - window.start : keep_high - window.start]
-                items = (*self._rows(low, keep_low), *kept, *self._rows(keep_high, high))
-            else:
-                items = tuple(self._rows(low, high))
-            if high - low <= WINDOW_KEPT:
-                window.start, window.stop, window.items = low, high, items
-        return items
-
-    def _rows(self, start: int, stop: int) -> Iterator[CompiledDelivery]:
-        return (self.row(position) for position in range(start, stop))
+            first, items = self._window.made
+            made = first + len(items)
+            if low < first or low > made:  # a jump: start a new list
+                first, items, made = low, [], low
+            elif low - first > max(len(items) // 2, 1024):  # drop what is long past
+                first, items = low, items[low - first :]
+            items.extend(self.row(position) for position in range(made, high))
+            self._window.made = (first, items)
+        return _View(items, low - first, high - first)
 
     def row(self, position: int) -> CompiledDelivery:
         """The delivery at `position` in due order, as an object."""
-        string, campaign = self._index.string, self._campaign[position]
+        strings, campaign = self._index.strings, self._campaign[position]
         key = DeliveryKey(
-            string(self._index.sections["campaign_id"][campaign]),
-            string(self._post[position]),
-            string(self._channel[position]),
-            string(self._account[position]),
+            strings[self._campaign_id[campaign]],
+            strings[self._post[position]],
+            strings[self._channel[position]],
+            strings[self._account[position]],
         )
         at = datetime.fromtimestamp(self._due[position], UTC)
         parent = self._parent[position]
-        reply_to = None if parent < 0 else string(self._post[parent])
-        deadline = at + timedelta(seconds=self._lateness[campaign])
-        return CompiledDelivery(key, at, deadline, reply_to, self)
+        reply_to = None if parent < 0 else strings[self._post[parent]]
+        late = self._late.get(campaign)
+        if late is None:
+            late = self._late[campaign] = timedelta(seconds=self._lateness[campaign])
+        return CompiledDelivery(key, at, at + late, reply_to, self)
 
     def resolve(self, key: DeliveryKey) -> LoadedDelivery:
         """The full delivery behind `key`, loading its campaign file if not yet loaded."""

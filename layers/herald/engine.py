@@ -4,7 +4,9 @@ For the deliveries due in the look-back window that are not known to be final:
 read the ledger in batches; skip what is final; mark late ones SKIPPED; hold paused ones
 until their deadline, then SKIPPED (paused); expire dead attempts to UNKNOWN and reconcile
 them; claim the rest with a conditional write, render, mark ATTEMPTING, publish, record.
-Accounts are published to concurrently (bounded), each account's deliveries in order.
+Accounts are published to concurrently (bounded), each account's deliveries in order; while
+one's create call is in flight, the account's next delivery is claimed, and a SENT outcome
+is written on the side (every write is still made before the tick returns).
 A tick with nothing due returns at once: no ledger read, no network, no Jinja, no tweepy.
 """
 
@@ -253,7 +255,7 @@ class Engine:
         for position, (delivery, record) in enumerate(queue):
             ahead.position = position
             if tick.remaining is not None and tick.remaining() < self.safety_margin:
-                # A claim made ahead for it lapses with its lease; nothing was sent.
+                ahead.release(delivery.key, "not sent: out of time; claimed again next tick")
                 with self._lock:
                     tick.summary.out_of_time = True
                 self._emit(
@@ -542,6 +544,20 @@ class _Ahead:
 
     def take(self, key: DeliveryKey) -> tuple[str, Future[Record | None]] | None:
         return self._made.pop(key, None)
+
+    def release(self, key: DeliveryKey, reason: str) -> None:
+        """A claim made ahead that will not be used this tick: FAILED and retryable at
+        once (nothing was sent), so the next tick claims it again without waiting for its
+        lease. Should that write fail too, the claim lapses with its lease."""
+        made = self.take(key)
+        if made is None:
+            return
+        token, future = made
+        try:
+            if future.result() is not None:
+                self.engine.ledger.mark_failed(key, token, self.tick.now, reason, retryable=True)
+        except Exception:  # not won, or not released: either way nothing was sent
+            return
 
 
 class _Call:

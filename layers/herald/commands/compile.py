@@ -15,7 +15,8 @@ def register(sub: Any) -> None:
         "compile",
         help="write FOLDER/plan.index, the index the publisher starts from (sam build runs it)",
         description="Load and check every campaign in FOLDER (on every core) and write"
-        " FOLDER/plan.index: each delivery's key and due time, and a fingerprint of the files. The function reads it at a cold start instead of"
+        " FOLDER/plan.index: each delivery's key and due time, and a fingerprint of the"
+        " files. The function reads it at a cold start instead of"
         " parsing every campaign, and uses it only while the files match it exactly."
         " A campaign with errors fails the compile (and so `sam build`): it is printed, and"
         " no index is written, because a campaign left out would silently never publish."
