@@ -534,7 +534,7 @@ def _field_lines(lines: list[str], index: int, meta: _Meta) -> int:
             continue
         if link := _URL_LINE.match(line):
             meta.url = meta.url or link["url"]
-        elif len(line) <= 60 and _looks_like_date(line):
+        elif len(line) <= 60 and (_looks_like_date(line) or _DATE_PREFIX.match(line)):
             if meta.date is None or meta.date == "":
                 meta.date = _DATE_PREFIX.sub("", line).strip()
                 meta.date_line = index + 1
@@ -617,18 +617,21 @@ def _blocks(lines: list[str], first_line: int) -> list[Block]:
     paragraph before the list introduces organisations or contacts."""
     units: list[tuple[str, int, list[str]]] = []  # (kind, line, lines); kind: text/item/mark
     chunk: list[tuple[int, str]] = []
-
-    def flush() -> None:
-        if chunk:
-            units.extend(_units(chunk))
-            chunk.clear()
+    chunks: list[list[tuple[int, str]]] = []
 
     for number, line in enumerate(lines, start=first_line):
         if line.strip():
             chunk.append((number, line))
-        else:
-            flush()
-    flush()
+        elif chunk:
+            chunks.append(list(chunk))
+            chunk.clear()
+    if chunk:
+        chunks.append(list(chunk))
+    # Text with no blank line between its paragraphs was copied from a web page, where each
+    # line is a paragraph; elsewhere a single line break may be an editor's wrapping.
+    copied = len(chunks) == 1
+    for run in chunks:
+        units.extend(_units(run, copied))
 
     blocks: list[Block] = []
     in_list = False
@@ -659,8 +662,9 @@ def _blocks(lines: list[str], first_line: int) -> list[Block]:
     return blocks
 
 
-def _units(chunk: list[tuple[int, str]]) -> list[tuple[str, int, list[str]]]:
-    """Split one run of non-blank lines into list items and paragraphs."""
+def _units(chunk: list[tuple[int, str]], copied: bool) -> list[tuple[str, int, list[str]]]:
+    """Split one run of non-blank lines into list items and paragraphs: in `copied` text
+    every line is one."""
     texts = [line for _, line in chunk if not _LIST_ITEM.match(line)]
     width = max((len(line.rstrip()) for line in texts), default=0)
     wrapped = _editor_wrapped(texts, width)
@@ -679,6 +683,7 @@ def _units(chunk: list[tuple[int, str]]) -> list[tuple[str, int, list[str]]]:
         elif (
             units
             and units[-1][0] == "text"
+            and not copied
             and not _HEADING.match(previous)
             and not _paragraph_break(previous, stripped, wrapped, width)
         ):
