@@ -217,7 +217,8 @@ def test_a_drafted_placeholder_account_is_a_validation_error(tmp_path: Path) -> 
     assert [(p.line, p.message) for p in report.errors] == [
         (
             16,
-            "account 'press-office' on X: its handle is still a placeholder (TODO); put the real one",
+            "account 'press-office' on X: its handle is still a placeholder (TODO);"
+            " put the real one",
         ),
         (
             16,
