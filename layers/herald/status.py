@@ -123,12 +123,25 @@ class Report:
         zones = {r.delivery.campaign.timezone.key: r.delivery.campaign.timezone for r in self.rows}
         return next(iter(zones.values())) if len(zones) == 1 else UTC
 
+    def applies(self, pause: Pause) -> bool:
+        """Whether a pause stops anything shown: it is over all campaigns, or one of them."""
+        return pause.scope == ALL_CAMPAIGNS or any(
+            r.delivery.key.campaign == pause.scope for r in self.rows
+        )
+
+    def stray_pauses(self) -> list[Pause]:
+        """Pauses that stop nothing shown (a campaign that is not in the plan): not a reason
+        to show PAUSED, but worth lifting."""
+        return [p for p in self.pauses if not self.applies(p)]
+
     def shown_pauses(self) -> list[ShownPause]:
-        """The pauses, the one over all campaigns first, each naming what it stops."""
+        """The pauses that apply to something shown, the one over all campaigns first, each
+        naming what it stops."""
         titles = {r.delivery.key.campaign: r.delivery.campaign.title for r in self.rows}
         zone = self.zone
         shown = []
-        for pause in sorted(self.pauses, key=lambda p: (p.scope != ALL_CAMPAIGNS, p.scope)):
+        applying = [p for p in self.pauses if self.applies(p)]
+        for pause in sorted(applying, key=lambda p: (p.scope != ALL_CAMPAIGNS, p.scope)):
             what = (
                 "all campaigns"
                 if pause.scope == ALL_CAMPAIGNS
@@ -246,6 +259,11 @@ def _state_lines(report: Report, paint: Paint) -> list[str]:
     ]
     if not lines:
         lines.append("Publishing is running (no pause).")
+    for pause in report.stray_pauses():
+        lines.append(
+            f"Note: a pause on '{pause.scope}' stops no campaign shown here ({pause.reason});"
+            f" lift it with `herald resume --campaign {pause.scope}`."
+        )
     lines.append(f"As of {report.now.astimezone(report.zone):%Y-%m-%d %H:%M %Z}.")
     return lines
 

@@ -132,6 +132,7 @@ def status_html(report: Report) -> str:
         now=report.now,
         now_local=report.now.astimezone(report.zone),
         pauses=pauses,
+        stray_pauses=report.stray_pauses(),
         campaigns=_campaigns(rows, pauses),
         counts=report.counts(),
         total=len(report.rows),
