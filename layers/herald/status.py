@@ -9,7 +9,7 @@ final record and nothing that explains it) and SCHEDULED (not yet due).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 
@@ -110,6 +110,17 @@ class Report:
     now: datetime
     pauses: list[Pause]
     rows: list[Row]
+    # Campaigns whose records a simulation made (`herald simulate`), with what it was.
+    simulated: dict[str, str] = field(default_factory=dict)
+
+    def simulation_lines(self) -> list[str]:
+        """One sentence per simulated campaign shown: its records are not real."""
+        shown = dict.fromkeys(r.delivery.key.campaign for r in self.rows)
+        return [
+            f"SIMULATED: the records of {campaign} were {self.simulated[campaign]}."
+            for campaign in shown
+            if campaign in self.simulated
+        ]
 
     def count(self, view: View) -> int:
         return sum(1 for r in self.rows if r.view is view)
@@ -195,9 +206,14 @@ def classify(
 
 
 def collect(
-    plan: LoadedPlan, ledger: Ledger, now: datetime, campaigns: Sequence[str] | None = None
+    plan: LoadedPlan,
+    ledger: Ledger,
+    now: datetime,
+    campaigns: Sequence[str] | None = None,
+    simulated: dict[str, str] | None = None,
 ) -> Report:
-    """Every delivery of the chosen campaigns (default: all), in due order."""
+    """Every delivery of the chosen campaigns (default: all), in due order. `simulated`
+    names the campaigns whose records a simulation made, with what it was."""
     chosen = set(campaigns) if campaigns else set(plan.campaigns)
     records: dict[DeliveryKey, Record] = {}
     for campaign in sorted(chosen):
@@ -213,7 +229,7 @@ def collect(
         pause = by_scope.get(delivery.key.campaign) or by_scope.get(ALL_CAMPAIGNS)
         view, detail = classify(delivery, found, now, pause)
         rows.append(Row(delivery, found, view, detail))
-    return Report(now, pauses, rows)
+    return Report(now, pauses, rows, dict(simulated or {}))
 
 
 # ---- for a terminal ---------------------------------------------------------------------
@@ -227,6 +243,7 @@ _COLOURS = {
     "DUE": "\x1b[36m",
     "IN PROGRESS": "\x1b[36m",
     "PAUSED": "\x1b[1;41;97m",
+    "SIMULATED": "\x1b[1;44;97m",
 }
 _RESET = "\x1b[0m"
 _LABEL_WIDTH = 36  # at most: a longer label pushes its line's account along
@@ -264,6 +281,7 @@ def _state_lines(report: Report, paint: Paint) -> list[str]:
             f"Note: a pause on '{pause.scope}' stops no campaign shown here ({pause.reason});"
             f" lift it with `herald resume --campaign {pause.scope}`."
         )
+    lines += [paint("SIMULATED", line) for line in report.simulation_lines()]
     lines.append(f"As of {report.now.astimezone(report.zone):%Y-%m-%d %H:%M %Z}.")
     return lines
 
@@ -279,7 +297,11 @@ def _delivery_lines(report: Report, paint: Paint) -> list[str]:
         d = row.delivery
         if d.key.campaign != campaign:
             campaign, day = d.key.campaign, None
-            lines += ["", f"{d.campaign.title} ({d.key.campaign}, {d.campaign.timezone.key})"]
+            simulated = ", simulated" if d.key.campaign in report.simulated else ""
+            lines += [
+                "",
+                f"{d.campaign.title} ({d.key.campaign}, {d.campaign.timezone.key}{simulated})",
+            ]
         local = d.post.at_local
         if local.date() != day:
             day = local.date()

@@ -133,6 +133,8 @@ def status_html(report: Report) -> str:
         now_local=report.now.astimezone(report.zone),
         pauses=pauses,
         stray_pauses=report.stray_pauses(),
+        simulated=report.simulation_lines(),
+        simulated_ids=set(report.simulated),
         campaigns=_campaigns(rows, pauses),
         counts=report.counts(),
         total=len(report.rows),
