@@ -12,17 +12,17 @@ import calendar
 import difflib
 import math
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from herald import yamlsource
-from herald.campaign_schema import CampaignSpec, MediaSpec, PostSpec
+from herald.campaign_schema import CHANNELS, CampaignSpec, MediaSpec, PostSpec
 from herald.media import HEAD_BYTES, IMAGE_KINDS, escape, image_type
 from herald.problems import InputError, Problem
 from herald.schema_errors import describe, schema_problems, where_text
@@ -82,6 +82,9 @@ class Account:
     handle: str
     name: str | None
     user_id: str | None
+    # every setting the campaign gave the account, by its key (a channel's own: an
+    # instance's max_characters, a Page's page_id), for the channel's rules and adapter
+    settings: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,9 @@ class LoadResult:
     path: Path
     campaign: Campaign | None
     problems: list[Problem]
+    # A refused file's posts that passed, built for validation to check further (their
+    # templates, lengths, media) in the same run. Never published: `campaign` is None.
+    checked: Campaign | None = None
 
     @property
     def errors(self) -> list[Problem]:
@@ -231,12 +237,37 @@ def load_campaign(path: Path) -> LoadResult:
     except ValidationError as error:
         problems = schema_problems(doc, error.errors())
         problems += _loose_checks(doc, problems)
-        return LoadResult(path, None, _dedupe(problems))
+        return _without_broken_posts(doc, error.errors(), _dedupe(problems))
     return _build(doc, spec)
 
 
-def _build(doc: yamlsource.Document, spec: CampaignSpec) -> LoadResult:
-    """The campaign a schema-valid file describes, once its meaning checks out."""
+def _without_broken_posts(
+    doc: yamlsource.Document, errors: list[Any], problems: list[Problem]
+) -> LoadResult:
+    """A file whose schema errors all lie inside some of its posts: refused, with the rest
+    of it built as `checked`, so that one run also reports the other posts' template,
+    length and media problems. Errors anywhere else leave nothing to check further."""
+    broken = {e["loc"][1] for e in errors if len(e["loc"]) > 1 and e["loc"][0] == "posts"}
+    posts = doc.data.get("posts")
+    if not isinstance(posts, list) or any(e["loc"][:1] != ("posts",) for e in errors):
+        return LoadResult(doc.path, None, problems)
+    kept = [i for i in range(len(posts)) if i not in broken]
+    if not kept or len(broken) != len({e["loc"][1] for e in errors if len(e["loc"]) > 1}):
+        return LoadResult(doc.path, None, problems)
+    try:
+        spec = CampaignSpec.model_validate({**doc.data, "posts": [posts[i] for i in kept]})
+    except ValidationError:
+        return LoadResult(doc.path, None, problems)
+    rest = _build(doc, spec, kept)
+    checked = rest.campaign or rest.checked
+    return LoadResult(doc.path, None, _dedupe(problems + rest.problems), checked)
+
+
+def _build(
+    doc: yamlsource.Document, spec: CampaignSpec, post_indices: Sequence[int] | None = None
+) -> LoadResult:
+    """The campaign a schema-valid file describes, once its meaning checks out. Posts are
+    the file's `posts[i]` for each i of `post_indices` (all of them by default)."""
     problems: list[Problem] = []
     zone = _zone(doc, spec.timezone, problems)
     max_lateness = _max_lateness(doc, spec.max_lateness, problems)
@@ -245,8 +276,8 @@ def _build(doc: yamlsource.Document, spec: CampaignSpec) -> LoadResult:
         release, release_path = _load_release(doc, spec.release, problems)
     _check_variables(doc, spec.variables, problems)
     accounts = _accounts(doc, spec, problems)
-    posts = _posts(doc, spec, zone, accounts, problems)
-    if any(p.is_error for p in problems) or zone is None:
+    posts = _posts(doc, spec, zone, accounts, problems, post_indices)
+    if zone is None:
         return LoadResult(doc.path, None, _dedupe(problems))
     campaign = Campaign(
         id=spec.campaign,
@@ -261,6 +292,8 @@ def _build(doc: yamlsource.Document, spec: CampaignSpec) -> LoadResult:
         posts=tuple(sorted(posts, key=lambda p: (p.at, p.line))),
         document=doc,
     )
+    if any(p.is_error for p in problems):  # refused; what passed is still checked further
+        return LoadResult(doc.path, None, _dedupe(problems), campaign)
     return LoadResult(doc.path, campaign, _dedupe(problems))
 
 
@@ -373,15 +406,22 @@ def _accounts(
     doc: yamlsource.Document, spec: CampaignSpec, problems: list[Problem]
 ) -> dict[str, dict[str, Account]]:
     accounts = {
-        channel: {
-            account_id: Account(account_id, a.handle.lstrip("@"), a.name, a.user_id)
-            for account_id, a in by_id.items()
-        }
-        for channel, by_id in spec.accounts.items()
+        channel: {account_id: _account(account_id, a) for account_id, a in by_id.items()}
+        for channel in CHANNELS
+        if (by_id := getattr(spec.accounts, channel))
     }
     if not any(accounts.values()):
         problems.append(doc.problem(["accounts"], "the campaign names no account to publish from"))
     return accounts
+
+
+def _account(account_id: str, spec: BaseModel) -> Account:
+    """An account from its channel's spec: a handle is written with or without its @."""
+    settings = spec.model_dump(exclude_none=True)
+    handle = str(settings.get("handle") or settings.get("name") or account_id).lstrip("@")
+    return Account(
+        account_id, handle, settings.get("name"), settings.get("user_id"), settings=settings
+    )
 
 
 # ---- posts ------------------------------------------------------------------------------------
@@ -393,13 +433,15 @@ def _posts(
     zone: ZoneInfo | None,
     accounts: dict[str, dict[str, Account]],
     problems: list[Problem],
+    post_indices: Sequence[int] | None = None,
 ) -> list[Post]:
     """Each post checked and dated. A post without a usable time is left out; its problem
-    says why."""
+    says why. `post_indices`: the index in the file's `posts` of each of `spec.posts`."""
     default_channels = spec.defaults.channels or list(accounts)
     seen_ids: dict[str, int] = {}
     posts: list[Post] = []
-    for index, post_spec in enumerate(spec.posts):
+    indices = range(len(spec.posts)) if post_indices is None else post_indices
+    for index, post_spec in zip(indices, spec.posts, strict=True):
         loc: list[str | int] = ["posts", index]
         _check_unique_id(doc, loc, post_spec.id, seen_ids, problems)
         channels = tuple(post_spec.channels or default_channels)

@@ -40,11 +40,12 @@ __all__ = ["INDEX_NAME", "CompiledPlan", "StaleIndex", "load_compiled", "write_i
 WINDOW_KEPT = 20_000
 
 
-def accounts(plan: LoadedPlan) -> dict[str, dict[str, dict[str, str | None]]]:
-    """Every account the plan publishes from, by channel: its handle and user id."""
+def accounts(plan: LoadedPlan) -> dict[str, dict[str, dict[str, Any]]]:
+    """Every account the plan publishes from, by channel: its handle, user id and every
+    setting its campaign gave it (a channel's adapter reads its own)."""
     from herald.plan_compiler import campaign_accounts
 
-    found: dict[str, dict[str, dict[str, str | None]]] = {}
+    found: dict[str, dict[str, dict[str, Any]]] = {}
     for campaign in plan.campaigns.values():
         for channel, by_id in campaign_accounts(campaign).items():
             found.setdefault(channel, {}).update(by_id)
@@ -203,7 +204,7 @@ class CompiledPlan:
         self.folder = folder
         self._index = index
         self.refused: list[str] = list(index.meta.get("refused", []))
-        self.accounts: dict[str, dict[str, dict[str, str | None]]] = index.meta.get("accounts", {})
+        self.accounts: dict[str, dict[str, dict[str, Any]]] = index.meta.get("accounts", {})
         columns = index.sections
         self._due, self._campaign = columns["due"], columns["campaign"]
         self._post, self._channel = columns["post"], columns["channel"]

@@ -40,7 +40,7 @@ class CampaignRows:
     id_line: int
     file: str
     lateness: int  # seconds
-    accounts: dict[str, dict[str, dict[str, str | None]]]
+    accounts: dict[str, dict[str, dict[str, Any]]]
     due: list[int] = field(default_factory=list)
     post: list[str] = field(default_factory=list)
     channel: list[str] = field(default_factory=list)
@@ -57,10 +57,13 @@ class Loaded:
     problems: list[Problem]
 
 
-def campaign_accounts(campaign: Campaign) -> dict[str, dict[str, dict[str, str | None]]]:
-    """The campaign's accounts by channel: each one's handle and user id."""
+def campaign_accounts(campaign: Campaign) -> dict[str, dict[str, dict[str, Any]]]:
+    """The campaign's accounts by channel: each one's handle, user id and every setting its
+    campaign gave it (a channel's adapter reads its own)."""
     return {
-        channel: {a.id: {"handle": a.handle, "user_id": a.user_id} for a in by_id.values()}
+        channel: {
+            a.id: {**a.settings, "handle": a.handle, "user_id": a.user_id} for a in by_id.values()
+        }
         for channel, by_id in campaign.accounts.items()
     }
 

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from herald import yamlsource
-from herald.campaign_schema import CHANNELS, MAX_ALT_CHARS, SPECS
+from herald.campaign_schema import ACCOUNT_SPECS, CHANNELS, MAX_ALT_CHARS, SPECS
 from herald.problems import Problem
 
 # pydantic's "this value has the wrong type" errors, and what each type is called in a sentence
@@ -34,7 +34,7 @@ def schema_problems(doc: yamlsource.Document, errors: Sequence[Any]) -> list[Pro
     shapes (a thread item is text or a mapping), only the errors of the shape the author
     evidently meant are kept; if no shape fits, one sentence lists them all."""
     by_loc: dict[tuple[str | int, ...], list[Any]] = {}
-    for error in errors:
+    for error in _without_misspelt_keys(doc.data, errors):
         by_loc.setdefault(tuple(_clean_loc(doc.data, error)), []).append(error)
     problems = []
     for loc_key, group in by_loc.items():
@@ -53,6 +53,25 @@ def schema_problems(doc: yamlsource.Document, errors: Sequence[Any]) -> list[Pro
             where, message = _schema_message(doc.data, loc, error)
             problems.append(doc.problem(where, message))
     return problems
+
+
+def _without_misspelt_keys(data: Any, errors: Sequence[Any]) -> list[Any]:
+    """A misspelt key is one problem, not two: where a mapping has an unknown key close to
+    a required key it lacks ('txet' for 'text'), the unknown key's message says "did you
+    mean" and the missing key's is dropped."""
+    unknown: dict[tuple[Any, ...], list[str]] = {}
+    for error in errors:
+        if error["type"] == "extra_forbidden" and error["loc"]:
+            unknown.setdefault(tuple(error["loc"][:-1]), []).append(str(error["loc"][-1]))
+    kept = []
+    for error in errors:
+        loc = tuple(error["loc"])
+        if error["type"] == "missing" and loc:
+            near = difflib.get_close_matches(str(loc[-1]), unknown.get(loc[:-1], []), n=1)
+            if near:
+                continue
+        kept.append(error)
+    return kept
 
 
 def _no_shape_fits(data: Any, loc: list[str | int], wrong_type: list[Any]) -> str:
@@ -110,6 +129,10 @@ def _missing(data: Any, loc: list[str | int]) -> Placed:
 
 def _unknown_key(data: Any, loc: list[str | int]) -> Placed:
     key = str(loc[-1] if loc else None)
+    if loc[:-1] == ["accounts"]:
+        return loc, (
+            f"accounts: '{key}' is not a channel herald publishes to ({', '.join(CHANNELS)})"
+        )
     known = _SPEC_FIELDS.get(_model_for(loc[:-1]), [])
     close = difflib.get_close_matches(key, known, n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else f" (known keys: {', '.join(known)})"
@@ -161,8 +184,10 @@ def _model_for(loc: Sequence[Any]) -> str:
         return "ThreadPartSpec"
     if last == "defaults":
         return "DefaultsSpec"
-    if parent == "accounts" or (len(path) >= 3 and path[-3] == "accounts"):
-        return "AccountSpec"
+    if last == "accounts":
+        return "AccountsSpec"
+    if len(path) >= 3 and path[-3] == "accounts" and str(parent) in ACCOUNT_SPECS:
+        return ACCOUNT_SPECS[str(parent)].__name__
     return ""
 
 
