@@ -29,6 +29,7 @@ POSTS = 5  # each to every account: 50 deliveries
 LATENCY = 0.150
 AT_LOCAL = datetime(2027, 3, 2, 9, 0)  # GMT: local == UTC
 TARGET_WRITES = 4
+TARGET_PARALLEL = 1.25  # the busy tick's wall time ÷ its parallel floor
 READS = frozenset({"get_many", "pauses", "records"})
 
 
@@ -166,19 +167,27 @@ def _report_times(section: Section, results: list[dict[str, Any]]) -> None:
         section.add(
             f"tick wall time ÷ parallel floor ({workers} workers, {label})",
             f"{wall / parallel:.2f}×",
+            f"≤ {TARGET_PARALLEL:.2f}×",
+            wall / parallel <= TARGET_PARALLEL,
         )
         section.add(
             f"warm-up tick ÷ measured tick ({workers} workers)",
             f"{result['warmup_seconds'] / wall:.2f}×",
         )
-    if len(results) > 1:
-        section.notes.append(
-            "What is left above the parallel floor with one worker per account is each "
-            "account's queue doing three sequential ledger writes per delivery (claim, "
-            "attempting, sent) around the X call; DynamoDB Local answers slower than "
-            "DynamoDB does. Claiming straight into ATTEMPTING after rendering (one write "
-            "instead of two before the call) would cut one round trip per delivery."
-        )
+    section.notes.append(
+        "Where the time above the parallel floor goes: each account's queue waited for "
+        "three ledger round trips per delivery (claim, ATTEMPTING, SENT) around its X call, "
+        "and the tick for two reads (records, pause switch) one after the other; starting "
+        "the thread pools costs well under a millisecond. The engine now reads the records "
+        "and the pause switch side by side, claims an account's next delivery (a new one "
+        "that replies to nothing) while the current create call is in flight, and writes "
+        "SENT on the side: one round trip per delivery (ATTEMPTING, written just before "
+        "the create call) is left on the account's path. The writes are the same three "
+        "conditional writes per delivery, all made before the tick returns; a claim made "
+        "ahead and not used is given back (FAILED, retryable at once), and a SENT that "
+        "could not be written leaves the record ATTEMPTING, settled by reading the account "
+        "back. DynamoDB Local answers slower than DynamoDB does."
+    )
     if MAX_WORKERS < ACCOUNTS:
         section.notes.append(
             f"With MAX_WORKERS = {MAX_WORKERS} and {ACCOUNTS} accounts, some accounts wait "
