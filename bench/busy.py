@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import statistics
 import tempfile
 import time
 from collections import Counter
@@ -174,6 +175,15 @@ def _report_times(section: Section, results: list[dict[str, Any]]) -> None:
             f"warm-up tick ÷ measured tick ({workers} workers)",
             f"{result['warmup_seconds'] / wall:.2f}×",
         )
+        section.add(
+            f"CPU time of the tick's process (engine, botocore, tweepy, fake X) ÷ parallel "
+            f"floor ({workers} workers)",
+            f"{result['cpu_seconds'] / parallel:.2f}×",
+        )
+        section.add(
+            f"ledger write, mean round trip as the engine waits for it ({workers} workers)",
+            f"{result['write_seconds'] * 1000:.0f} ms",
+        )
     section.notes.append(
         "Where the time above the parallel floor goes: each account's queue waited for "
         "three ledger round trips per delivery (claim, ATTEMPTING, SENT) around its X call, "
@@ -263,6 +273,28 @@ def _measure_quick(round_: Round, folder: Path) -> dict[str, Any]:
     )
 
 
+class TimingProxy:
+    """Wraps a ledger and keeps the wall time of every call, by method name."""
+
+    def __init__(self, target: Any) -> None:
+        self._target = target
+        self.seconds: dict[str, list[float]] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._target, name)
+        if not callable(value):
+            return value
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return value(*args, **kwargs)
+            finally:
+                self.seconds.setdefault(name, []).append(time.perf_counter() - start)
+
+        return timed
+
+
 def _tick(engine: Engine, now: datetime) -> tuple[float, int]:
     """One tick: its wall time, and how many deliveries it published."""
     start = time.perf_counter()
@@ -281,11 +313,15 @@ def _measure_live(round_: Round) -> dict[str, Any]:
     with dynamodb_table() as (client, table), FakeX(secret, latency=LATENCY) as fake:
         channel = XChannel(round_.handles, StaticCredentials(secret), base_url=fake.url)
         ledger = DynamoLedger(table, client)
-        engine = round_.engine(ledger, channel)
+        timed = TimingProxy(ledger)
+        engine = round_.engine(timed, channel)
         warmup, _ = _tick(engine, round_.warm_at)
         ledger.requests.clear()
+        timed.seconds.clear()
         before = dict(fake.counts)
+        cpu = time.process_time()
         seconds, published = _tick(engine, round_.busy_at)
+        cpu = time.process_time() - cpu
         after = dict(fake.counts)
         channel.close()
         x_requests = sum(after.values()) - sum(before.values())
@@ -298,4 +334,8 @@ def _measure_live(round_: Round) -> dict[str, Any]:
             operations=dict(ledger.requests),
             x_requests=x_requests,
             published=published,
+            cpu_seconds=cpu,
+            write_seconds=statistics.mean(
+                t for op, times in timed.seconds.items() if op not in READS for t in times
+            ),
         )
