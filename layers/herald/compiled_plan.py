@@ -231,7 +231,7 @@ class CompiledPlan:
         if first <= low and high <= first + len(items):  # the objects are made already
             return _View(items, low - first, high - first)
         if high - low > WINDOW_KEPT:
-            return [self.row(position) for position in range(low, high)]
+            return self._make(low, high)
         with self._lock:
             first, items = self._window.made
             made = first + len(items)
@@ -239,26 +239,37 @@ class CompiledPlan:
                 first, items, made = low, [], low
             elif low - first > max(len(items) // 2, 1024):  # drop what is long past
                 first, items = low, items[low - first :]
-            items.extend(self.row(position) for position in range(made, high))
+            items.extend(self._make(made, high))
             self._window.made = (first, items)
         return _View(items, low - first, high - first)
 
     def row(self, position: int) -> CompiledDelivery:
         """The delivery at `position` in due order, as an object."""
-        strings, campaign = self._index.strings, self._campaign[position]
-        key = DeliveryKey(
-            strings[self._campaign_id[campaign]],
-            strings[self._post[position]],
-            strings[self._channel[position]],
-            strings[self._account[position]],
-        )
-        at = datetime.fromtimestamp(self._due[position], UTC)
-        parent = self._parent[position]
-        reply_to = None if parent < 0 else strings[self._post[parent]]
-        late = self._late.get(campaign)
-        if late is None:
-            late = self._late[campaign] = timedelta(seconds=self._lateness[campaign])
-        return CompiledDelivery(key, at, at + late, reply_to, self)
+        return self._make(position, position + 1)[0]
+
+    def _make(self, start: int, stop: int) -> list[CompiledDelivery]:
+        """The deliveries at positions start..stop, as objects (locals bound once: a tick
+        makes the few that entered its window)."""
+        strings, campaigns, names = self._index.strings, self._campaign, self._campaign_id
+        posts, channels, accounts = self._post, self._channel, self._account
+        due, parents, late, make = self._due, self._parent, self._late, CompiledDelivery
+        made = []
+        for position in range(start, stop):
+            campaign = campaigns[position]
+            key = DeliveryKey(
+                strings[names[campaign]],
+                strings[posts[position]],
+                strings[channels[position]],
+                strings[accounts[position]],
+            )
+            at = datetime.fromtimestamp(due[position], UTC)
+            parent = parents[position]
+            reply_to = None if parent < 0 else strings[posts[parent]]
+            lateness = late.get(campaign)
+            if lateness is None:
+                lateness = late[campaign] = timedelta(seconds=self._lateness[campaign])
+            made.append(make(key, at, at + lateness, reply_to, self))
+        return made
 
     def resolve(self, key: DeliveryKey) -> LoadedDelivery:
         """The full delivery behind `key`, loading its campaign file if not yet loaded."""
@@ -311,7 +322,10 @@ class _Deliveries(Sequence[CompiledDelivery]):
     def __getitem__(self, index: slice) -> Sequence[CompiledDelivery]: ...
     def __getitem__(self, index: int | slice) -> CompiledDelivery | Sequence[CompiledDelivery]:
         if isinstance(index, slice):
-            return [self._plan.row(n) for n in range(*index.indices(len(self)))]
+            start, stop, step = index.indices(len(self))
+            if step == 1:
+                return self._plan._make(start, stop) if stop > start else []
+            return [self._plan.row(n) for n in range(start, stop, step)]
         if index < 0:
             index += len(self)
         if not 0 <= index < len(self):
