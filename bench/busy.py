@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -184,6 +185,10 @@ def _report_times(section: Section, results: list[dict[str, Any]]) -> None:
             f"ledger write, mean round trip as the engine waits for it ({workers} workers)",
             f"{result['write_seconds'] * 1000:.0f} ms",
         )
+        section.add(
+            f"machine's load average (1 min) after the tick, on {os.cpu_count()} cores",
+            f"{result['load_average']:.1f}",
+        )
     section.notes.append(
         "Where the time above the parallel floor goes: each account's queue waited for "
         "three ledger round trips per delivery (claim, ATTEMPTING, SENT) around its X call, "
@@ -322,6 +327,7 @@ def _measure_live(round_: Round) -> dict[str, Any]:
         cpu = time.process_time()
         seconds, published = _tick(engine, round_.busy_at)
         cpu = time.process_time() - cpu
+        load = os.getloadavg()[0]
         after = dict(fake.counts)
         channel.close()
         x_requests = sum(after.values()) - sum(before.values())
@@ -335,6 +341,7 @@ def _measure_live(round_: Round) -> dict[str, Any]:
             x_requests=x_requests,
             published=published,
             cpu_seconds=cpu,
+            load_average=load,
             write_seconds=statistics.mean(
                 t for op, times in timed.seconds.items() if op not in READS for t in times
             ),
