@@ -157,6 +157,27 @@ def _report_counts(section: Section, first: dict[str, Any]) -> None:
     )
 
 
+WHERE_THE_TIME_GOES = (
+    "Where the time above the parallel floor goes: each account's queue waited for "
+    "three ledger round trips per delivery (claim, ATTEMPTING, SENT) around its X call, "
+    "and the tick for two reads (records, pause switch) one after the other; starting "
+    "the thread pools costs well under a millisecond. The engine now reads the records "
+    "and the pause switch side by side, claims an account's next delivery (a new one "
+    "that replies to nothing) while the current create call is in flight, and writes "
+    "SENT on the side: one round trip per delivery (ATTEMPTING, written just before "
+    "the create call) is left on the account's path. The writes are the same three "
+    "conditional writes per delivery, all made before the tick returns; a claim made "
+    "ahead and not used is given back (FAILED, retryable at once), and a SENT that "
+    "could not be written leaves the record ATTEMPTING, settled by reading the account "
+    "back. DynamoDB Local answers slower than DynamoDB does. The pipeline hides round "
+    "trips, not CPU: when the CPU-time row is near or above 1× (about 3.5 ms of botocore "
+    "per conditional write here, three quarters of the tick's CPU, and OAuth 1.0a in "
+    "tweepy, on a shared machine), the tick is bound by CPU and no ordering of the "
+    "writes brings it near the floor; fewer writes would (a claim written straight as "
+    "ATTEMPTING when nothing is uploaded between them)."
+)
+
+
 def _report_times(section: Section, results: list[dict[str, Any]]) -> None:
     """Each measured tick's wall time against the sequential and parallel floors."""
     sequential = POSTS * ACCOUNTS * LATENCY
@@ -194,25 +215,7 @@ def _report_times(section: Section, results: list[dict[str, Any]]) -> None:
             f"machine's load average (1 min) after the tick, on {os.cpu_count()} cores",
             f"{result['load_average']:.1f}",
         )
-    section.notes.append(
-        "Where the time above the parallel floor goes: each account's queue waited for "
-        "three ledger round trips per delivery (claim, ATTEMPTING, SENT) around its X call, "
-        "and the tick for two reads (records, pause switch) one after the other; starting "
-        "the thread pools costs well under a millisecond. The engine now reads the records "
-        "and the pause switch side by side, claims an account's next delivery (a new one "
-        "that replies to nothing) while the current create call is in flight, and writes "
-        "SENT on the side: one round trip per delivery (ATTEMPTING, written just before "
-        "the create call) is left on the account's path. The writes are the same three "
-        "conditional writes per delivery, all made before the tick returns; a claim made "
-        "ahead and not used is given back (FAILED, retryable at once), and a SENT that "
-        "could not be written leaves the record ATTEMPTING, settled by reading the account "
-        "back. DynamoDB Local answers slower than DynamoDB does. The pipeline hides round "
-        "trips, not CPU: when the CPU-time row is near or above 1× (about 3.5 ms of botocore "
-        "per conditional write here, three quarters of the tick's CPU, and OAuth 1.0a in "
-        "tweepy, on a shared machine), the tick is bound by CPU and no ordering of the "
-        "writes brings it near the floor; fewer writes would (a claim written straight as "
-        "ATTEMPTING when nothing is uploaded between them)."
-    )
+    section.notes.append(WHERE_THE_TIME_GOES)
     if MAX_WORKERS < ACCOUNTS:
         section.notes.append(
             f"With MAX_WORKERS = {MAX_WORKERS} and {ACCOUNTS} accounts, some accounts wait "
