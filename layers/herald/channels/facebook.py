@@ -51,6 +51,7 @@ from herald.channels.web import (
     unusable_address,
     what_happened,
 )
+from herald.config import DEFAULT_FACEBOOK_GRAPH_URL
 from herald.credentials import CredentialsError, CredentialsProvider
 from herald.delivery import DeliveryKey, MediaItem
 from herald.media import UnusableMedia, read_media
@@ -60,7 +61,7 @@ if TYPE_CHECKING:
 
 NAME = "facebook"
 GRAPH_API_VERSION = "v25.0"
-DEFAULT_GRAPH_URL = "https://graph.facebook.com"
+
 PERMISSIONS = "pages_manage_posts and pages_read_engagement"
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80001})
 RATE_LIMIT_FALLBACK = timedelta(minutes=15)  # when Facebook does not say how long
@@ -234,7 +235,7 @@ class FacebookChannel:
         accounts: Mapping[str, FacebookPage | Mapping[str, Any]],
         credentials: CredentialsProvider,
         *,
-        graph_url: str = DEFAULT_GRAPH_URL,
+        graph_url: str = DEFAULT_FACEBOOK_GRAPH_URL,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         read_timeout: float = DEFAULT_READ_TIMEOUT,
         transport: Any = None,

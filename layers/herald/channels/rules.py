@@ -99,7 +99,52 @@ X = ChannelRules(
     has_url=_x_has_url,
 )
 
-RULES: dict[str, ChannelRules] = {rules.name: rules for rules in (X,)}
+
+def _mastodon_measure(text: str, account: AccountSettings) -> list[Measure]:
+    from herald import mastodon_text
+
+    limit = int(account.get("max_characters") or mastodon_text.DEFAULT_MAX_CHARACTERS)
+    return [Measure(mastodon_text.status_length(text), limit, "characters")]
+
+
+def _mastodon_has_url(text: str) -> bool:
+    from herald import mastodon_text
+
+    return bool(mastodon_text.urls(text))
+
+
+# Mastodon counts graphemes, a URL as 23 and a remote mention as its @user part, against
+# the instance's max_characters (the account's `max_characters`, else 500). Its API is free.
+MASTODON = ChannelRules(
+    name="mastodon",
+    title="Mastodon",
+    measure=_mastodon_measure,
+    media=MediaRules(max_count=4, max_bytes=16 * 1024 * 1024, max_alt=1500),
+    has_url=_mastodon_has_url,
+)
+
+FACEBOOK_MESSAGE_LIMIT = 63_206
+
+
+def _facebook_measure(text: str, account: AccountSettings) -> list[Measure]:
+    # Counted in UTF-16 code units, at least the characters Facebook could count: a text
+    # that fits this fits however Facebook counts (its own count is not documented).
+    units = len(text.encode("utf-16-le")) // 2
+    return [Measure(units, FACEBOOK_MESSAGE_LIMIT, "characters")]
+
+
+# A Page has no threads: a post's thread is published as one post, its parts joined by a
+# blank line with every part's images, at most 10 (herald's bound; Facebook's own is not
+# documented). Photos under 10 MB. Its API is free.
+FACEBOOK = ChannelRules(
+    name="facebook",
+    title="Facebook",
+    measure=_facebook_measure,
+    media=MediaRules(max_count=10, max_bytes=10 * 1024 * 1024 - 1),
+    threads=False,
+)
+
+RULES: dict[str, ChannelRules] = {rules.name: rules for rules in (X, MASTODON, FACEBOOK)}
 
 
 def rules_for(channel: str) -> ChannelRules:
