@@ -358,7 +358,7 @@ class MastodonChannel:
     ) -> str | Outcome:
         """Poll an image until Mastodon processed it (200), bounded by the invocation's time
         left (keeping enough for the create call) and by MEDIA_WAIT_LIMIT."""
-        started = time.monotonic()
+        started, slept = time.monotonic(), 0.0
         while True:
             try:
                 response = self._http().get(
@@ -373,13 +373,14 @@ class MastodonChannel:
                 return _about(
                     outcome_for_answer(answer, stage="media", account=account, now=now), name
                 )
-            waited = time.monotonic() - started
+            waited = max(time.monotonic() - started, slept)
             if not self._time_to_wait(call, waited):
                 return not_created(
                     f"Mastodon was still processing {name} when the time to wait for it ran "
                     f"out ({waited:.0f} s); nothing was posted"
                 )
             self._sleep(POLL_SECONDS)
+            slept += POLL_SECONDS
 
     def _time_to_wait(self, call: CreateCall | None, waited: float) -> bool:
         if waited + POLL_SECONDS > MEDIA_WAIT_LIMIT:
