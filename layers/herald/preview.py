@@ -31,6 +31,25 @@ def cost(rendered: Sequence[Rendered]) -> Cost:
     return x_cost([r.has_url for r in rendered if r.delivery.key.channel == "x"])
 
 
+def free_channels(rendered: Sequence[Rendered]) -> str | None:
+    """The line for the channels whose APIs charge nothing per post (Mastodon, Facebook
+    Pages), e.g. "Mastodon and Facebook APIs: no charge (12 posts)"; None if there are
+    none among these deliveries."""
+    from herald.channels.rules import rules_for
+
+    free: dict[str, int] = {}
+    for item in rendered:
+        rules = rules_for(item.delivery.key.channel)
+        if rules.name != "x" and rules.price(item.has_url) == 0:
+            free[rules.title] = free.get(rules.title, 0) + 1
+    if not free:
+        return None
+    titles = list(free)
+    names = titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + " and " + titles[-1]
+    apis = "API" if len(titles) == 1 else "APIs"
+    return f"{names} {apis}: no charge ({sum(free.values())} posts)"
+
+
 def _media_path(item: Rendered, path: Any) -> str:
     base = item.delivery.campaign.path.parent.resolve()
     try:
@@ -103,4 +122,7 @@ def to_table(rendered: Sequence[Rendered], width: int = 100) -> str:
         f"{len(rendered)} deliveries from {len(campaigns)} campaign(s): {', '.join(campaigns)}"
     )
     lines.append(summary.describe())
+    free = free_channels(rendered)
+    if free:
+        lines.append(free)
     return "\n".join(lines).lstrip("\n")

@@ -240,7 +240,7 @@ class _Calendar:
 
 def preview_html(report: ValidationReport, rendered: Sequence[Rendered]) -> str:
     """The preview page as a string (see `write_preview`)."""
-    from herald.preview import cost, ordered
+    from herald.preview import cost, free_channels, ordered
 
     calendar = _Calendar(report.problems)
     for item in ordered(rendered):
@@ -254,7 +254,7 @@ def preview_html(report: ValidationReport, rendered: Sequence[Rendered]) -> str:
         days=calendar.in_order(),
         deliveries=len(rendered),
         posts=len(calendar.threads),
-        cost=cost(rendered).describe(),
+        cost=" ".join(filter(None, [cost(rendered).describe(), free_channels(rendered)])),
         errors=len(report.errors),
         warnings=len(report.warnings),
         others=_grouped(others),
