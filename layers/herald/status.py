@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 
+from herald.channels.rules import account_label, title
 from herald.delivery import DeliveryKey
 from herald.ledger import ALL_CAMPAIGNS, Attempt, Ledger, Pause, Record, State
 from herald.plan import LoadedDelivery, LoadedPlan
@@ -269,7 +270,8 @@ def _delivery_lines(report: Report, paint: Paint) -> list[str]:
         view = str(row.view)
         lines.append(
             f"    {local:%H:%M} {paint(view, view.ljust(view_width))}"
-            f"  {label.ljust(label_width)}  @{d.account.handle}"
+            f"  {label.ljust(label_width)}  {title(d.key.channel)} "
+            f"{account_label(d.key.channel, d.account.handle)}"
             + (f"  {row.detail}" if row.detail else "")
         )
         lines += [f"          {attempt_line(a)}" for a in row.history]

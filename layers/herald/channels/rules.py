@@ -63,6 +63,10 @@ class ChannelRules:
     refusal: Callable[[str], str | None] = lambda text: None
     price: Callable[[bool], Decimal] = lambda has_url: Decimal(0)
     has_url: Callable[[str], bool] = lambda text: "://" in text
+    # How an account is written ("@" before a handle; nothing before a Page's name), and
+    # the address of its profile from its handle and settings (None: not known).
+    handle_prefix: str = "@"
+    profile: Callable[[str, AccountSettings], str | None] = lambda handle, account: None
 
 
 def _x_measure(text: str, account: AccountSettings) -> list[Measure]:
@@ -97,6 +101,7 @@ X = ChannelRules(
     refusal=_x_refusal,
     price=_x_price,
     has_url=_x_has_url,
+    profile=lambda handle, account: f"https://x.com/{handle}",
 )
 
 
@@ -121,6 +126,11 @@ MASTODON = ChannelRules(
     measure=_mastodon_measure,
     media=MediaRules(max_count=4, max_bytes=16 * 1024 * 1024, max_alt=1500),
     has_url=_mastodon_has_url,
+    profile=lambda handle, account: (
+        f"{str(account.get('instance', '')).rstrip('/')}/@{handle.partition('@')[0]}"
+        if account.get("instance")
+        else None
+    ),
 )
 
 FACEBOOK_MESSAGE_LIMIT = 63_206
@@ -142,6 +152,10 @@ FACEBOOK = ChannelRules(
     measure=_facebook_measure,
     media=MediaRules(max_count=10, max_bytes=10 * 1024 * 1024 - 1),
     threads=False,
+    handle_prefix="",
+    profile=lambda handle, account: (
+        f"https://www.facebook.com/{account['page_id']}" if account.get("page_id") else None
+    ),
 )
 
 RULES: dict[str, ChannelRules] = {rules.name: rules for rules in (X, MASTODON, FACEBOOK)}
@@ -157,3 +171,11 @@ def title(channel: str) -> str:
     """How people write the channel's name ('X', 'Bluesky'); the name itself if unknown."""
     rules = RULES.get(channel)
     return rules.title if rules is not None else channel
+
+
+def account_label(channel: str, handle: str) -> str:
+    """An account as people write it on its channel: '@HertsPolice', '@press@police.example',
+    or a Facebook Page's name."""
+    rules = RULES.get(channel)
+    prefix = rules.handle_prefix if rules is not None else "@"
+    return f"{prefix}{handle}"

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
+from herald.channels.rules import account_label, rules_for, title
 from herald.media import image_type
 from herald.pages.common import anchor, linkify, render, write
 from herald.problems import Problem
@@ -61,6 +62,7 @@ class _Tweet:
     limit: int
     reply_to: str | None
     problems: list[_ProblemGroup]
+    profile: str | None = None  # the account's profile address on its channel
 
     @property
     def over(self) -> int:
@@ -82,6 +84,10 @@ class _Thread:
     channel: str
     handle: str
     tweets: list[_Tweet] = field(default_factory=list)
+
+    @property
+    def channel_title(self) -> str:
+        return title(self.channel)
 
 
 @dataclass
@@ -213,7 +219,7 @@ class _Calendar:
             number,
             total,
             d.account.name or d.account.handle,
-            d.account.handle,
+            account_label(d.key.channel, d.account.handle),
             item.text,
             linkify(item.text),
             self._images(d),
@@ -221,6 +227,7 @@ class _Calendar:
             item.limit,
             d.reply_to,
             _grouped(self._problems(d)),
+            rules_for(d.key.channel).profile(d.account.handle, d.account.settings),
         )
 
     def _problems(self, d: LoadedDelivery) -> list[Problem]:
