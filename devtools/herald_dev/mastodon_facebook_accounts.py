@@ -19,7 +19,7 @@ MASTODON_SECRET: dict[str, Any] = {
 }
 
 FACEBOOK_PAGES: dict[str, dict[str, str]] = {
-    "hertspolice": {"page_id": "112130216863063", "name": "Hertfordshire Constabulary"},
+    "hertspolice": {"page_id": "123456789012345", "name": "Hertfordshire Constabulary"},
 }
 
 FACEBOOK_SECRET: dict[str, Any] = {
