@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
 
+from herald.channels.rules import account_label
 from herald.pricing import Cost, x_cost
 from herald.timeutil import format_utc
 from herald.validate import Rendered
@@ -106,7 +107,7 @@ def to_table(rendered: Sequence[Rendered], width: int = 100) -> str:
         reply = f" ↳ reply to {d.reply_to}" if d.reply_to else ""
         header = (
             f"{local:%H:%M %Z}  ({d.at.astimezone(UTC):%H:%MZ})"
-            f"  {d.key.channel} @{d.account.handle}"
+            f"  {d.key.channel} {account_label(d.key.channel, d.account.handle)}"
             f"  {d.key.campaign}/{d.key.post}{thread}{reply}  [{item.weighted_length}/{item.limit}]"
         )
         lines.append(header)
