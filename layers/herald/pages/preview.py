@@ -261,7 +261,7 @@ def preview_html(report: ValidationReport, rendered: Sequence[Rendered]) -> str:
         days=calendar.in_order(),
         deliveries=len(rendered),
         posts=len(calendar.threads),
-        cost=" ".join(filter(None, [cost(rendered).describe(), free_channels(rendered)])),
+        cost=". ".join(filter(None, [cost(rendered).describe(), free_channels(rendered)])),
         errors=len(report.errors),
         warnings=len(report.warnings),
         others=_grouped(others),
