@@ -68,8 +68,8 @@ def test_safer_internet_day_publishes_every_delivery_once(
     pages = {p.message: p for p in fake_facebook.posts}
     assert len(pages) == len(fake_facebook.posts) == 7
     for delivery in (d for d in sid_plan.deliveries if d.key.channel == "facebook"):
-        post = pages[delivery.render()]
-        assert [p.alt_text for p in post.photos] == [m.alt for m in delivery.part.media]
+        on_page = pages[delivery.render()]
+        assert [p.alt_text for p in on_page.photos] == [m.alt for m in delivery.part.media]
     assert any(text.count("\n\n") >= 4 for text in pages)  # how-to-report: five parts
     # And each thread part replies to the part before it, in order
     by_text = {p.text: p for p in fake_x.posts}
