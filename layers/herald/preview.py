@@ -36,7 +36,7 @@ def free_channels(rendered: Sequence[Rendered]) -> str | None:
     """The line for the channels whose APIs charge nothing per post (Mastodon, Facebook
     Pages), e.g. "Mastodon and Facebook APIs: no charge (12 posts)"; None if there are
     none among these deliveries."""
-    from herald.channels.rules import rules_for
+    from herald.channels.rules import RULES, rules_for
 
     free: dict[str, int] = {}
     for item in rendered:
@@ -45,7 +45,8 @@ def free_channels(rendered: Sequence[Rendered]) -> str | None:
             free[rules.title] = free.get(rules.title, 0) + 1
     if not free:
         return None
-    titles = list(free)
+    order = [rules.title for rules in RULES.values()]  # as the registry lists them
+    titles = sorted(free, key=order.index)
     names = titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + " and " + titles[-1]
     apis = "API" if len(titles) == 1 else "APIs"
     return f"{names} {apis}: no charge ({sum(free.values())} posts)"
@@ -152,6 +153,9 @@ def to_markdown(rendered: Sequence[Rendered], problems: Sequence[Any] = (), widt
         + f"; {plural(len(errors), 'error')}, {plural(len(warnings), 'warning')}."
     )
     lines += [summary, "", f"**{cost(items).describe()}**"]
+    free = free_channels(items)
+    if free:
+        lines += ["", free]
     if problems:
         lines += ["", "### Problems", ""]
         for problem in sorted(problems, key=lambda p: (not p.is_error, p.file, p.line)):
@@ -175,7 +179,8 @@ def to_markdown(rendered: Sequence[Rendered], problems: Sequence[Any] = (), widt
         text = item.text if len(item.text) <= width else item.text[: width - 1].rstrip() + "…"
         over = " ⚠️" if item.weighted_length > item.limit else ""
         lines.append(
-            f"| {local:%H:%M %Z} | `{post}` | {d.key.channel} @{_cell(d.account.handle)} |"
+            f"| {local:%H:%M %Z} | `{post}` | {d.key.channel}"
+            f" {_cell(account_label(d.key.channel, d.account.handle))} |"
             f" {item.weighted_length}/{item.limit}{over} | {_cell(text)} |"
         )
     if not items:
