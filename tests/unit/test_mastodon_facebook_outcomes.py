@@ -137,3 +137,72 @@ def test_a_facebook_answer_without_graphs_json_is_a_sentence() -> None:
 def test_a_page_post_url_is_its_permalink() -> None:
     assert fb.post_url("123_456") == "https://www.facebook.com/123/posts/456"
     assert fb.first_link("See https://example.org/a. Then") == "https://example.org/a"
+
+
+# -- what the engine hands a channel --
+
+
+class _Recording:
+    """A channel that remembers the time left the engine said it had, and each key sent."""
+
+    name = "mastodon"
+    settlement = md.SETTLEMENT
+    create_seconds = 1.0
+
+    def __init__(self) -> None:
+        self.left: list[float | None] = []
+        self.keys: list[str | None] = []
+        self.answers = [OutcomeKind.UNKNOWN, OutcomeKind.SENT]
+
+    def new_key(self, key: object) -> str:
+        return "herald-k"
+
+    def publish(
+        self, account: str, text: str, reply: object, media: object, call: object
+    ) -> object:
+        from herald.channels import CreateCall, Outcome, not_created, why_not
+
+        assert isinstance(call, CreateCall)
+        self.left.append(call.remaining() if call.remaining else None)
+        self.keys.append(call.idempotency_key)
+        stop = why_not(call)
+        if stop is not None:
+            return not_created(stop)
+        kind = self.answers.pop(0)
+        return Outcome(kind, remote_id="1" if kind is OutcomeKind.SENT else None, url="u")
+
+    def find_recent(self, *args: object, **options: object) -> None:
+        return None  # the timeline lags: not listed yet
+
+
+def test_the_engine_hands_the_time_left_and_repeats_an_unknown_with_its_key(
+    tmp_path: object,
+) -> None:
+    from pathlib import Path
+
+    from herald.engine import Engine
+    from herald.ledger import State
+    from herald.ledger.sqlite import SqliteLedger
+    from herald.plan import load_plan_strict
+
+    assert isinstance(tmp_path, Path)
+    campaign = tmp_path / "c.yaml"
+    campaign.write_text(
+        "campaign: c\ntitle: C\ntimezone: UTC\naccounts:\n  mastodon:\n"
+        '    m: {handle: "@m@i.example", instance: "https://i.example"}\n'
+        "posts:\n  - {id: p, at: 2021-02-09 08:00, text: Hello}\n",
+        encoding="utf-8",
+    )
+    plan = load_plan_strict([campaign])
+    channel = _Recording()
+    with SqliteLedger(tmp_path / "l.sqlite3") as ledger:
+        engine = Engine(plan, ledger, {"mastodon": channel})  # type: ignore[dict-item]
+        # When the due minute's create is UNKNOWN and the next minute ticks
+        engine.tick(NOW, lambda: 42.0)
+        engine.tick(NOW + timedelta(minutes=1), lambda: 41.0)
+        record = ledger.get_many([plan.deliveries[0].key])[plan.deliveries[0].key]
+    # Then each create was told the invocation's time left, and the UNKNOWN was settled
+    # inside the key's hour by repeating the create with the same key, not by waiting
+    assert channel.left == [42.0, 41.0]
+    assert channel.keys == ["herald-k", "herald-k"]
+    assert record.state is State.SENT
