@@ -31,8 +31,10 @@ ARTICLES_JS = """() => [...document.querySelectorAll('main article')].map(a => (
     cls: a.className,
     background: getComputedStyle(a).backgroundColor,
 }))"""
-LINKS_JS = """() => [...document.querySelectorAll('main a')].map(a => ({
-    href: a.href, text: a.innerText}))"""
+ARTICLE_LINKS_JS = """() => [...document.querySelectorAll('main article')].flatMap(article =>
+    [...article.querySelectorAll('a')].map(a => ({
+        channel: article.querySelector('h3').innerText.split('\\n')[2],
+        kind: a.className, href: a.href, text: a.innerText})))"""
 
 
 def _checked_render(opened: Opened, width: int, artifacts: Path, name: str) -> str:
@@ -99,36 +101,53 @@ def test_preview_is_a_calendar_of_days_and_posts(
     assert "Crimestoppers" in threads[("how-to-report", "on Facebook")]
 
 
-def test_preview_links_go_to_x_or_the_posts_own_urls(
+def test_preview_links_go_to_each_network_or_the_posts_own_urls(
     open_page: OpenPage, preview_page: PageFile
 ) -> None:
     # Given the preview page
     with open_page(preview_page.path, 1280) as opened:
-        # When its links are read
-        links: list[dict[str, Any]] = opened.page.evaluate(LINKS_JS)
+        # When its links are read, with the network of the post each is in
+        links: list[dict[str, Any]] = opened.page.evaluate(ARTICLE_LINKS_JS)
 
-    # Then each goes to X (account, hashtag), to the Mastodon account or the Facebook Page,
-    # or is a URL written in a post
+    # Then each goes to the post's network (its account, hashtag, mention) or is a URL
+    # written in a post
     written = " ".join(preview_page.texts)
-    profiles = {
-        "@hertspolice@police.example": "https://police.example/@hertspolice",
-        "Hertfordshire Constabulary": "https://www.facebook.com/123456789012345",
+    networks = {
+        "on X": ("https://x.com/HertsPolice", "https://x.com/hashtag/", "https://x.com/"),
+        "on Mastodon": (
+            "https://police.example/@hertspolice",
+            "https://police.example/tags/",
+            "https://police.example/@",
+        ),
+        "on Facebook": (
+            "https://www.facebook.com/123456789012345",
+            "https://www.facebook.com/hashtag/",
+            None,
+        ),
     }
     assert links
     for link in links:
         href, text = link["href"], link["text"]
-        if text in profiles:
-            assert href == profiles[text]
-            continue
-        assert href.startswith("https://x.com/") or text in written, link
-        if text.startswith("#"):
-            assert href == f"https://x.com/hashtag/{text[1:]}"
+        profile, hashtags, mentions = networks[link["channel"]]
+        if link["kind"] == "handle":
+            assert href == profile, link
+        elif text.startswith("#"):
+            assert href == f"{hashtags}{text[1:]}", link
         elif text.startswith("@"):
-            assert href == f"https://x.com/{text[1:]}"
+            assert mentions is not None and href == f"{mentions}{text[1:]}", link
         else:
+            assert text in written, link
             assert href.rstrip("/").endswith(text.split("://")[-1].rstrip("/"))
-    shown = {link["text"] for link in links}
-    assert {"#SaferInternetDay", "@HertsPolice", "herts.police.uk/contact", *profiles} <= shown
+    shown = {(link["channel"], link["text"]) for link in links}
+    assert {
+        ("on X", "#SaferInternetDay"),
+        ("on X", "@HertsPolice"),
+        ("on Mastodon", "#SaferInternetDay"),
+        ("on Mastodon", "@hertspolice@police.example"),
+        ("on Facebook", "#SaferInternetDay"),
+        ("on Facebook", "Hertfordshire Constabulary"),
+        ("on X", "herts.police.uk/contact"),
+    } <= shown
 
 
 def test_preview_images_are_inline_with_their_alt_text(

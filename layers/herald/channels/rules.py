@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 # An account's settings as the campaign wrote them (handle, and the channel's own: an
 # instance's max_characters, a Page's id), for rules that depend on the account.
@@ -67,6 +68,9 @@ class ChannelRules:
     # the address of its profile from its handle and settings (None: not known).
     handle_prefix: str = "@"
     profile: Callable[[str, AccountSettings], str | None] = lambda handle, account: None
+    # Where a hashtag and a mention in a post link to on this network (None: not linked).
+    hashtag_link: Callable[[str, AccountSettings], str | None] = lambda tag, account: None
+    mention_link: Callable[[str, AccountSettings], str | None] = lambda handle, account: None
 
 
 def _x_measure(text: str, account: AccountSettings) -> list[Measure]:
@@ -102,6 +106,8 @@ X = ChannelRules(
     price=_x_price,
     has_url=_x_has_url,
     profile=lambda handle, account: f"https://x.com/{handle}",
+    hashtag_link=lambda tag, account: f"https://x.com/hashtag/{quote(tag)}",
+    mention_link=lambda handle, account: f"https://x.com/{handle}",
 )
 
 
@@ -118,6 +124,12 @@ def _mastodon_has_url(text: str) -> bool:
     return bool(mastodon_text.urls(text))
 
 
+def _on_instance(account: AccountSettings, path: str) -> str | None:
+    """An address on a Mastodon account's instance, None when the account names none."""
+    instance = str(account.get("instance") or "").rstrip("/")
+    return f"{instance}/{path}" if instance else None
+
+
 # Mastodon counts graphemes, a URL as 23 and a remote mention as its @user part, against
 # the instance's max_characters (the account's `max_characters`, else 500). Its API is free.
 MASTODON = ChannelRules(
@@ -126,11 +138,9 @@ MASTODON = ChannelRules(
     measure=_mastodon_measure,
     media=MediaRules(max_count=4, max_bytes=16 * 1024 * 1024, max_alt=1500),
     has_url=_mastodon_has_url,
-    profile=lambda handle, account: (
-        f"{str(account.get('instance', '')).rstrip('/')}/@{handle.partition('@')[0]}"
-        if account.get("instance")
-        else None
-    ),
+    profile=lambda handle, account: _on_instance(account, f"@{handle.partition('@')[0]}"),
+    hashtag_link=lambda tag, account: _on_instance(account, f"tags/{quote(tag)}"),
+    mention_link=lambda handle, account: _on_instance(account, f"@{handle}"),
 )
 
 FACEBOOK_MESSAGE_LIMIT = 63_206
@@ -156,6 +166,7 @@ FACEBOOK = ChannelRules(
     profile=lambda handle, account: (
         f"https://www.facebook.com/{account['page_id']}" if account.get("page_id") else None
     ),
+    hashtag_link=lambda tag, account: f"https://www.facebook.com/hashtag/{quote(tag)}",
 )
 
 RULES: dict[str, ChannelRules] = {rules.name: rules for rules in (X, MASTODON, FACEBOOK)}

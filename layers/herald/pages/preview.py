@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from herald.channels.rules import account_label, rules_for, title
 from herald.media import image_type
-from herald.pages.common import anchor, linkify, render, write
+from herald.pages.common import anchor, linkify, network_links, render, write
 from herald.problems import Problem
 from herald.wording import day_label
 
@@ -225,7 +225,7 @@ class _Calendar:
             d.account.name or d.account.handle,
             account_label(d.key.channel, d.account.handle),
             item.text,
-            linkify(item.text),
+            linkify(item.text, *network_links(d.key.channel, d.account)),
             self._images(d),
             item.weighted_length,
             item.limit,

@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from herald.channels.rules import account_label, title
 from herald.ledger import ALL_CAMPAIGNS
-from herald.pages.common import anchor, linkify, render, web_link, write
+from herald.pages.common import anchor, linkify, network_links, render, web_link, write
 from herald.status import ATTENTION, Report, Row, ShownPause, attempt_line, counts
 from herald.wording import day_label
 
@@ -103,7 +103,7 @@ def _row_view(row: Row) -> _RowView:
         _label(d),
         account_label(d.key.channel, d.account.handle),
         text,
-        linkify(text) if text is not None else None,
+        linkify(text, *network_links(d.key.channel, d.account)) if text is not None else None,
         record.updated_at.astimezone(d.campaign.timezone) if record is not None else None,
     )
 
