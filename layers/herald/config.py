@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 DEFAULT_X_API_BASE_URL = "https://api.x.com"
+DEFAULT_FACEBOOK_GRAPH_URL = "https://graph.facebook.com"
 # A scheduled tick arrives within seconds of its time; an event minutes away from the clock
 # is a mistake or a replay, and publishing from it would post early or late.
 DEFAULT_EVENT_TOLERANCE = timedelta(minutes=5)
@@ -31,6 +32,10 @@ class Settings:
     # How far an event's time may be from the clock before the tick is refused; None: any
     # (replaying old events locally, never in production).
     event_tolerance: timedelta | None = DEFAULT_EVENT_TOLERANCE
+    # MASTODON_BASE_URL, when set, replaces every Mastodon account's instance (tests, make
+    # local, sam local); None: each account's own instance.
+    mastodon_base_url: str | None = None
+    facebook_graph_url: str = DEFAULT_FACEBOOK_GRAPH_URL  # FACEBOOK_GRAPH_URL
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -45,6 +50,10 @@ class Settings:
             x_api_base_url=(env.get("X_API_BASE_URL") or DEFAULT_X_API_BASE_URL).rstrip("/"),
             campaigns_dir=Path(campaigns),
             event_tolerance=_tolerance(env.get("EVENT_TIME_TOLERANCE")),
+            mastodon_base_url=(env.get("MASTODON_BASE_URL") or "").rstrip("/") or None,
+            facebook_graph_url=(env.get("FACEBOOK_GRAPH_URL") or DEFAULT_FACEBOOK_GRAPH_URL).rstrip(
+                "/"
+            ),
         )
 
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
 
+from herald.channels.rules import account_label
 from herald.pricing import Cost, x_cost
 from herald.timeutil import format_utc
 from herald.validate import Rendered
@@ -29,6 +30,26 @@ def ordered(rendered: Sequence[Rendered]) -> list[Rendered]:
 
 def cost(rendered: Sequence[Rendered]) -> Cost:
     return x_cost([r.has_url for r in rendered if r.delivery.key.channel == "x"])
+
+
+def free_channels(rendered: Sequence[Rendered]) -> str | None:
+    """The line for the channels whose APIs charge nothing per post (Mastodon, Facebook
+    Pages), e.g. "Mastodon and Facebook APIs: no charge (12 posts)"; None if there are
+    none among these deliveries."""
+    from herald.channels.rules import RULES, rules_for
+
+    free: dict[str, int] = {}
+    for item in rendered:
+        rules = rules_for(item.delivery.key.channel)
+        if rules.name != "x" and rules.price(item.has_url) == 0:
+            free[rules.title] = free.get(rules.title, 0) + 1
+    if not free:
+        return None
+    order = [rules.title for rules in RULES.values()]  # as the registry lists them
+    titles = sorted(free, key=order.index)
+    names = titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + " and " + titles[-1]
+    apis = "API" if len(titles) == 1 else "APIs"
+    return f"{names} {apis}: no charge ({sum(free.values())} posts)"
 
 
 def _media_path(item: Rendered, path: Any) -> str:
@@ -87,7 +108,7 @@ def to_table(rendered: Sequence[Rendered], width: int = 100) -> str:
         reply = f" ↳ reply to {d.reply_to}" if d.reply_to else ""
         header = (
             f"{local:%H:%M %Z}  ({d.at.astimezone(UTC):%H:%MZ})"
-            f"  {d.key.channel} @{d.account.handle}"
+            f"  {d.key.channel} {account_label(d.key.channel, d.account.handle)}"
             f"  {d.key.campaign}/{d.key.post}{thread}{reply}  [{item.weighted_length}/{item.limit}]"
         )
         lines.append(header)
@@ -103,6 +124,9 @@ def to_table(rendered: Sequence[Rendered], width: int = 100) -> str:
         f"{len(rendered)} deliveries from {len(campaigns)} campaign(s): {', '.join(campaigns)}"
     )
     lines.append(summary.describe())
+    free = free_channels(rendered)
+    if free:
+        lines.append(free)
     return "\n".join(lines).lstrip("\n")
 
 
@@ -129,6 +153,9 @@ def to_markdown(rendered: Sequence[Rendered], problems: Sequence[Any] = (), widt
         + f"; {plural(len(errors), 'error')}, {plural(len(warnings), 'warning')}."
     )
     lines += [summary, "", f"**{cost(items).describe()}**"]
+    free = free_channels(items)
+    if free:
+        lines += ["", free]
     if problems:
         lines += ["", "### Problems", ""]
         for problem in sorted(problems, key=lambda p: (not p.is_error, p.file, p.line)):
@@ -152,7 +179,8 @@ def to_markdown(rendered: Sequence[Rendered], problems: Sequence[Any] = (), widt
         text = item.text if len(item.text) <= width else item.text[: width - 1].rstrip() + "…"
         over = " ⚠️" if item.weighted_length > item.limit else ""
         lines.append(
-            f"| {local:%H:%M %Z} | `{post}` | {d.key.channel} @{_cell(d.account.handle)} |"
+            f"| {local:%H:%M %Z} | `{post}` | {d.key.channel}"
+            f" {_cell(account_label(d.key.channel, d.account.handle))} |"
             f" {item.weighted_length}/{item.limit}{over} | {_cell(text)} |"
         )
     if not items:

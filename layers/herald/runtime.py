@@ -104,7 +104,27 @@ def _x(
     return XChannel(accounts, credentials, base_url=settings.x_api_base_url)
 
 
-CHANNEL_FACTORIES: dict[str, ChannelFactory] = {"x": _x}
+def _mastodon(
+    accounts: Mapping[str, Mapping[str, Any]], credentials: CredentialsProvider, settings: Settings
+) -> Channel:
+    from herald.channels.mastodon import MastodonChannel
+
+    return MastodonChannel(accounts, credentials, base_url=settings.mastodon_base_url)
+
+
+def _facebook(
+    accounts: Mapping[str, Mapping[str, Any]], credentials: CredentialsProvider, settings: Settings
+) -> Channel:
+    from herald.channels.facebook import FacebookChannel
+
+    return FacebookChannel(accounts, credentials, graph_url=settings.facebook_graph_url)
+
+
+CHANNEL_FACTORIES: dict[str, ChannelFactory] = {
+    "x": _x,
+    "mastodon": _mastodon,
+    "facebook": _facebook,
+}
 
 
 def channels_for(

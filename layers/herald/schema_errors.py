@@ -139,6 +139,14 @@ def _unknown_key(data: Any, loc: list[str | int]) -> Placed:
     return loc, f"unknown key '{key}' in {where_text(data, loc[:-1])}{hint}"
 
 
+# Account settings written in a set shape, and how to write each (Mastodon, Facebook).
+_ACCOUNT_SHAPES = {
+    "instance": "is not an instance address: write its base URL, like https://mastodon.social",
+    "handle": "is not a Mastodon handle: write it like @press@police.example",
+    "page_id": 'is not a Facebook Page id: write the Page\'s number, like "123456789"',
+}
+
+
 def _not_a_name(data: Any, loc: list[str | int], value: Any) -> Placed:
     """A channel or an id that does not match its pattern."""
     prefix = f"{where_text(data, loc[:-1])}: " if loc[:-1] else ""
@@ -147,6 +155,8 @@ def _not_a_name(data: Any, loc: list[str | int], value: Any) -> Placed:
             f"{prefix}'{value}' is not a channel herald publishes to ({', '.join(CHANNELS)})"
         )
     last = loc[-1] if loc else None
+    if str(last) in _ACCOUNT_SHAPES:
+        return loc, f"{prefix}'{value}' {_ACCOUNT_SHAPES[str(last)]}"
     noun = {"campaign": "campaign id", "id": "post id"}.get(str(last), "id")
     return loc, f"{prefix}'{value}' is not a valid {noun}: use lowercase letters, digits, - and _"
 

@@ -125,7 +125,9 @@ def _rendered(delivery: Any) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from herald import sandbox, simulate
+    from herald.channels import Channel
     from herald.channels.outbox import OutboxChannel
+    from herald.channels.rules import RULES
     from herald.commands.common import now
     from herald.plan import load_plan_strict
 
@@ -133,8 +135,11 @@ def run(args: argparse.Namespace) -> int:
     start, end = _times(args, plan)
     ledger = _ledger(args, plan)
     clock = simulate.VirtualClock(start)
-    outbox = OutboxChannel(args.outbox, clock=clock)
-    channel = simulate.FaultyChannel(outbox, _faults(plan, args.fault))
+    faults = _faults(plan, args.fault)
+    channels: dict[str, Channel] = {
+        name: simulate.FaultyChannel(OutboxChannel(args.outbox, channel=name, clock=clock), faults)
+        for name in RULES  # one outbox stand-in per channel herald publishes to
+    }
     timeline = simulate.Timeline(echo=print)
     jitter = simulate.uniform_jitter() if args.jitter else None
     print(
@@ -142,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
         f" to {simulate.shown(end, plan)} (virtual clock)"
     )
     sandbox.mark(args.ledger, plan.campaigns, start, end, now())
-    summaries = simulate.run(plan, ledger, {"x": channel}, start, end, timeline, jitter, clock)
+    summaries = simulate.run(plan, ledger, channels, start, end, timeline, jitter, clock)
     totals: dict[str, int] = {}
     for summary in summaries:
         for name, count in summary.counts.items():

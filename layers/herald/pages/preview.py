@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
+from herald.channels.rules import account_label, rules_for, title
 from herald.media import image_type
-from herald.pages.common import anchor, linkify, render, write
+from herald.pages.common import anchor, linkify, network_links, render, write
 from herald.problems import Problem
 from herald.wording import day_label
 
@@ -61,6 +62,7 @@ class _Tweet:
     limit: int
     reply_to: str | None
     problems: list[_ProblemGroup]
+    profile: str | None = None  # the account's profile address on its channel
 
     @property
     def over(self) -> int:
@@ -82,6 +84,10 @@ class _Thread:
     channel: str
     handle: str
     tweets: list[_Tweet] = field(default_factory=list)
+
+    @property
+    def channel_title(self) -> str:
+        return title(self.channel)
 
 
 @dataclass
@@ -217,14 +223,15 @@ class _Calendar:
             number,
             total,
             d.account.name or d.account.handle,
-            d.account.handle,
+            account_label(d.key.channel, d.account.handle),
             item.text,
-            linkify(item.text),
+            linkify(item.text, *network_links(d.key.channel, d.account)),
             self._images(d),
             item.weighted_length,
             item.limit,
             d.reply_to,
             _grouped(self._problems(d)),
+            rules_for(d.key.channel).profile(d.account.handle, d.account.settings),
         )
 
     def _problems(self, d: LoadedDelivery) -> list[Problem]:
@@ -244,7 +251,7 @@ class _Calendar:
 
 def preview_html(report: ValidationReport, rendered: Sequence[Rendered]) -> str:
     """The preview page as a string (see `write_preview`)."""
-    from herald.preview import cost, ordered
+    from herald.preview import cost, free_channels, ordered
 
     calendar = _Calendar(report.problems)
     for item in ordered(rendered):
@@ -258,7 +265,7 @@ def preview_html(report: ValidationReport, rendered: Sequence[Rendered]) -> str:
         days=calendar.in_order(),
         deliveries=len(rendered),
         posts=len(calendar.threads),
-        cost=cost(rendered).describe(),
+        cost=". ".join(filter(None, [cost(rendered).describe(), free_channels(rendered)])),
         errors=len(report.errors),
         warnings=len(report.warnings),
         others=_grouped(others),
