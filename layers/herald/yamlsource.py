@@ -485,9 +485,8 @@ def _checked_load(path: Path, text: str) -> Any:
 
 
 def load(path: Path) -> Document:
-    """Load one YAML file, or raise InputError with FILE:LINE problems."""
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
+    """Load one YAML file, or raise InputError with FILE:LINE problems. With PyYAML's C
+    parser installed (the CLI), `yaml_fast` reads the usual file; ruamel reads the rest."""
     name = str(path)
     try:
         size = path.stat().st_size
@@ -504,6 +503,21 @@ def load(path: Path) -> Document:
         raise InputError([Problem(name, 1, f"cannot be read: {error.strerror}")]) from None
     text = _decode(path, raw)
     _check_nesting(path, text)
+    from herald import yaml_fast
+
+    try:
+        return Document(path, yaml_fast.load(text))
+    except yaml_fast.Unusual:
+        pass  # ruamel reads it: the exact data, or the exact problem
+    return Document(path, ruamel_load(path, text))
+
+
+def ruamel_load(path: Path, text: str) -> Any:
+    """The data of `text` (read from `path`, decoded and its nesting checked) by ruamel's
+    round-trip loader, or InputError with FILE:LINE problems."""
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    name = str(path)
     try:
         data = _checked_load(path, text)
     except InputError:
@@ -518,7 +532,7 @@ def load(path: Path) -> Document:
         raise InputError(
             [Problem(name, 1, "the file is empty: a campaign needs at least its id and posts")]
         )
-    return Document(path, data)
+    return data
 
 
 def walk_files(paths: Sequence[Path]) -> Iterator[Path]:
