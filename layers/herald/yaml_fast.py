@@ -11,7 +11,7 @@ lists that know the line of every part, as ruamel's `lc` tells it.
 It reads only what it can read exactly as ruamel would. On anything else it raises `Unusual`
 and `yamlsource` reads the text with ruamel, which gives the answer or the problem: tags,
 anchors and aliases, directives, tabs and line breaks other than `\\n`, keys that are not
-plain scalars, merge keys, duplicate keys, values left empty, nesting past MAX_DEPTH, an
+plain scalars, merge keys, duplicate keys, values left empty, nesting past the limit, an
 empty document, several documents, and every error libyaml reports.
 """
 
@@ -20,8 +20,6 @@ from __future__ import annotations
 import re
 from functools import cache
 from typing import Any
-
-MAX_DEPTH = 64  # as yamlsource.MAX_DEPTH: deeper text is ruamel's to refuse
 
 # Text that libyaml and ruamel could read differently, or that herald refuses: tabs, the
 # line breaks of YAML 1.1 and carriage returns, byte order marks inside the text, lines
@@ -70,12 +68,14 @@ class Mapping(dict[Any, Any]):
     """A YAML mapping, with the lines of its keys and values in `lc`."""
 
     __slots__ = ("lc",)
+    lc: Lines
 
 
 class Sequence(list[Any]):
     """A YAML list, with the lines of its items in `lc`."""
 
     __slots__ = ("lc",)
+    lc: Lines
 
 
 class _Parts:
@@ -87,14 +87,25 @@ class _Parts:
         from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 
         self.parser = parser
-        self.resolver = ruamel.resolver
         self.constructor = ruamel.constructor
         self.scalar_node = ScalarNode
         self.blocks = {"|": LiteralScalarString, ">": FoldedScalarString}
-        starts = self.resolver.versioned_resolver
-        if None in starts:  # a resolver for every scalar: ask ruamel each time
+        resolver = ruamel.resolver
+        if resolver.processing_version != (1, 2) or resolver.yaml_path_resolvers:
+            raise ImportError("ruamel's resolver is not the plain YAML 1.2 one")
+        # What ruamel's resolver.resolve does with a plain scalar: the tag of the first
+        # pattern that matches, among those for the scalar's first character.
+        self.patterns: dict[str, list[tuple[str, re.Pattern[str]]]] = dict(
+            resolver.versioned_resolver
+        )
+        if None in self.patterns:  # patterns for scalars of any start
             raise ImportError("ruamel resolves scalars of any start")
-        self.resolved_starts = frozenset(starts)  # first characters ruamel may resolve
+
+    def resolve(self, value: str) -> str:
+        for tag, pattern in self.patterns.get(value[:1], ()):
+            if pattern.match(value):
+                return tag
+        return _STR
 
 
 @cache
@@ -106,7 +117,7 @@ def _parts() -> _Parts | None:
     except ImportError:
         return None
 
-    class MarkingParser(CParser):  # type: ignore[misc]
+    class MarkingParser(CParser):
         def resolve(self, kind: type, value: Any, implicit: Any) -> str:
             if kind is ScalarNode:
                 plain, quoted = implicit
@@ -136,16 +147,17 @@ def available() -> bool:
     return _parts() is not None
 
 
-def load(text: str) -> Any:
-    """The data of one YAML document, as ruamel's round-trip loader gives it; or Unusual."""
+def load(text: str, max_depth: int) -> Any:
+    """The data of one YAML document, as ruamel's round-trip loader gives it, if its lists
+    and mappings nest at most `max_depth` deep; or Unusual."""
     parts = _parts()
     if parts is None or _UNUSUAL_TEXT.search(text):
         raise Unusual
     try:
         node = parts.parser(text).get_single_node()
-    except Exception:  # noqa: BLE001 - any error is ruamel's to describe
+    except Exception:  # any error is ruamel's to describe
         raise Unusual from None
-    data = None if node is None else _Builder(parts, text).build(node, 0)
+    data = None if node is None else _Builder(parts, text, max_depth).build(node, 0)
     if data is None:
         raise Unusual  # an empty document, or null: ruamel says what it holds
     return data
@@ -156,8 +168,9 @@ _BLOCK_HEADER = re.compile(r"[|>](?:[1-9][-+]?|[-+][1-9]?)?(?: +#.*| *)")
 
 
 class _Builder:
-    def __init__(self, parts: _Parts, text: str) -> None:
+    def __init__(self, parts: _Parts, text: str, max_depth: int) -> None:
         self.parts = parts
+        self.max_depth = max_depth
         self.text = text
         self.lines: list[str] | None = None
 
@@ -187,20 +200,20 @@ class _Builder:
             raise Unusual  # a tag written in the text
         if not value:
             raise Unusual  # nothing written (null): ruamel places it where the next token is
-        if value[:1] not in self.parts.resolved_starts:
-            return value
         parts = self.parts
-        resolved = parts.resolver.resolve(parts.scalar_node, value, (True, False))
-        name = str(resolved)
-        if name == _STR:
+        resolved = parts.resolve(value)
+        if resolved == _STR:
             return value
-        if name not in _CONSTRUCTED:
+        if resolved not in _CONSTRUCTED:
             raise Unusual  # a merge key, or another of ruamel's special scalars
         ruamel_node = parts.scalar_node(resolved, value, node.start_mark, node.end_mark)
-        return parts.constructor.construct_non_recursive_object(ruamel_node)
+        try:
+            return parts.constructor.construct_non_recursive_object(ruamel_node)
+        except Exception:  # ruamel's error (`._` is a float it cannot make) is its to tell
+            raise Unusual from None
 
     def mapping(self, node: Any, depth: int) -> Mapping:
-        if depth > MAX_DEPTH:
+        if depth > self.max_depth:
             raise Unusual
         start = node.start_mark
         lines = Lines(start.line, start.column)
@@ -220,7 +233,7 @@ class _Builder:
         return result
 
     def sequence(self, node: Any, depth: int) -> Sequence:
-        if depth > MAX_DEPTH:
+        if depth > self.max_depth:
             raise Unusual
         start = node.start_mark
         lines = Lines(start.line, start.column)
