@@ -502,11 +502,10 @@ def load(path: Path) -> Document:
     except OSError as error:
         raise InputError([Problem(name, 1, f"cannot be read: {error.strerror}")]) from None
     text = _decode(path, raw)
+    _check_nesting(path, text)
     from herald import yaml_fast
 
     try:
-        # libyaml reads deep nesting in linear time and gives way past MAX_DEPTH, so the
-        # nesting is read first only for ruamel: what it refuses, the fast path leaves.
         return Document(path, yaml_fast.load(text, MAX_DEPTH))
     except yaml_fast.Unusual:
         pass  # ruamel reads it: the exact data, or the exact problem
@@ -514,11 +513,10 @@ def load(path: Path) -> Document:
 
 
 def ruamel_load(path: Path, text: str) -> Any:
-    """The data of `text` (decoded from `path`) by ruamel's round-trip loader, once its
-    nesting is checked; or InputError with FILE:LINE problems."""
+    """The data of `text` (decoded from `path`, its nesting checked) by ruamel's round-trip
+    loader, or InputError with FILE:LINE problems."""
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-    _check_nesting(path, text)
     name = str(path)
     try:
         data = _checked_load(path, text)

@@ -208,11 +208,32 @@ def test_block_strings_are_ruamels_and_point_into_the_file() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["a: *x\n", "a: &x 1\n", "a: !!int 1\n", "a: b\na: c\n", "<<: {}\n", "[a]: b\n", "a:\tb\n"],
+    [
+        "a: *x\n",
+        "a: &x 1\n",
+        "{a:&x 1, b: *x}\n",
+        "- &x [1]\n- *x\n",
+        "a: !!int 1\n",
+        "a: !x 1\n",
+        "a: b\na: c\n",
+        "<<: {}\n",
+        "[a]: b\n",
+        "a:\tb\n",
+        "a: b\r\n",
+        "%YAML 1.2\n---\na: b\n",
+        "a: |#\n  b\n",
+        "a:\n",
+        "~\n",
+    ],
 )
 def test_what_it_cannot_read_exactly_it_leaves_to_ruamel(text: str) -> None:
     with pytest.raises(yaml_fast.Unusual):
         yaml_fast.load(text, DEPTH)
+
+
+def test_text_with_ampersands_and_bangs_is_still_read_fast() -> None:
+    data = yaml_fast.load("a: Q&A, M&S and Fish & chips! Go!\nb: [x&y]\n", DEPTH)
+    assert data == {"a": "Q&A, M&S and Fish & chips! Go!", "b": ["x&y"]}
 
 
 def test_nesting_past_the_limit_is_left_to_ruamel() -> None:
