@@ -25,8 +25,12 @@ from typing import Any
 # line breaks of YAML 1.1 and carriage returns, byte order marks inside the text, lines
 # starting with % (directives, which can change the YAML version), and tags and anchors
 # (`!` wherever a node could start, `&` before a name; so no alias can be read either). A
-# `!` or `&` inside text may match too: then ruamel reads the file, as it always did.
-_UNUSUAL_TEXT = re.compile(r"[\t\r\x85\u2028\u2029\ufeff]|^%|(?:^|[\s\[{,:?-])(?:!|&\S)", re.M)
+# `!` or `&` inside text may match too: then ruamel reads the file, as it always did. And
+# a quote or bracket just before `:` and a character (libyaml takes `'d':e` in a flow list
+# as a key and its value, ruamel refuses it).
+_UNUSUAL_TEXT = re.compile(
+    r"[\t\r\x85\u2028\u2029\ufeff]|^%|(?:^|[\s\[{,:?-])(?:!|&\S)|[\"'\]}]:\S", re.M
+)
 
 # What the parser's resolver marks nodes with; every tag written in the text is other.
 _PLAIN, _QUOTED, _MAP, _SEQ = "\x00plain", "\x00quoted", "\x00map", "\x00seq"
