@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.fixtures.x_api",
     "tests.fixtures.secrets_manager",
     "tests.fixtures.host_build",
+    "tests.fixtures.bluesky_pds",
 ]
