@@ -18,10 +18,11 @@ from herald.channels import (
     CreateCall,
     Outcome,
     OutcomeKind,
+    Reply,
     not_created,
     why_not,
 )
-from herald.delivery import MediaItem
+from herald.delivery import DeliveryKey, MediaItem
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CAMPAIGNS = REPO_ROOT / "campaigns"
@@ -141,15 +142,18 @@ class MemoryChannel:
         self.published: list[tuple[str, str, str | None]] = []
         self._ids = iter(range(1, 10**12))
 
+    def new_key(self, key: DeliveryKey) -> str | None:
+        return None
+
     def publish(
-        self, account: str, text: str, reply_to: str | None, media: list[MediaItem],
+        self, account: str, text: str, reply_to: Reply | None, media: list[MediaItem],
         call: CreateCall | None = None,
     ) -> Outcome:  # fmt: skip
         stop = why_not(call)
         if stop is not None:
             return not_created(stop)
         remote = str(next(self._ids))
-        self.published.append((account, text, reply_to))
+        self.published.append((account, text, None if reply_to is None else reply_to.parent.id))
         return Outcome(OutcomeKind.SENT, remote_id=remote, url=f"https://x.test/{remote}")
 
     def find_recent(

@@ -12,17 +12,17 @@ import calendar
 import difflib
 import math
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from herald import yamlsource
-from herald.campaign_schema import CampaignSpec, MediaSpec, PostSpec
+from herald.campaign_schema import CHANNELS, CampaignSpec, MediaSpec, PostSpec
 from herald.media import HEAD_BYTES, IMAGE_KINDS, escape, image_type
 from herald.problems import InputError, Problem
 from herald.schema_errors import describe, schema_problems, where_text
@@ -82,6 +82,9 @@ class Account:
     handle: str
     name: str | None
     user_id: str | None
+    # every setting the campaign gave the account, by its key (a channel's own: an
+    # instance's max_characters, a Page's page_id), for the channel's rules and adapter
+    settings: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -373,15 +376,22 @@ def _accounts(
     doc: yamlsource.Document, spec: CampaignSpec, problems: list[Problem]
 ) -> dict[str, dict[str, Account]]:
     accounts = {
-        channel: {
-            account_id: Account(account_id, a.handle.lstrip("@"), a.name, a.user_id)
-            for account_id, a in by_id.items()
-        }
-        for channel, by_id in spec.accounts.items()
+        channel: {account_id: _account(account_id, a) for account_id, a in by_id.items()}
+        for channel in CHANNELS
+        if (by_id := getattr(spec.accounts, channel))
     }
     if not any(accounts.values()):
         problems.append(doc.problem(["accounts"], "the campaign names no account to publish from"))
     return accounts
+
+
+def _account(account_id: str, spec: BaseModel) -> Account:
+    """An account from its channel's spec: a handle is written with or without its @."""
+    settings = spec.model_dump(exclude_none=True)
+    handle = str(settings.get("handle") or settings.get("name") or account_id).lstrip("@")
+    return Account(
+        account_id, handle, settings.get("name"), settings.get("user_id"), settings=settings
+    )
 
 
 # ---- posts ------------------------------------------------------------------------------------

@@ -10,13 +10,11 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-CHANNELS = ("x",)  # networks herald publishes to
-MAX_ALT_CHARS = 1000
+MAX_ALT_CHARS = 1000  # the least any channel takes (X)
 
 Slug = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", min_length=1, max_length=64)
 ]
-Channel = Annotated[str, StringConstraints(pattern=r"^(x)$")]
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 
 
@@ -24,10 +22,25 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class AccountSpec(_Strict):
+class XAccountSpec(_Strict):
     handle: NonEmpty
     name: str | None = None
     user_id: str | None = None
+
+
+class AccountsSpec(_Strict):
+    """The accounts a campaign publishes from, by channel: one field per channel herald
+    publishes to, each with its own account shape. The field names are the channel names."""
+
+    x: dict[Slug, XAccountSpec] = Field(default_factory=dict)
+
+
+# The networks herald publishes to, in the order people see them (herald.channels.rules
+# has each one's rules).
+CHANNELS: tuple[str, ...] = tuple(AccountsSpec.model_fields)
+# The account shape of each channel (AccountsSpec's fields), for messages about its keys.
+ACCOUNT_SPECS: dict[str, type[BaseModel]] = {"x": XAccountSpec}
+Channel = Annotated[str, StringConstraints(pattern=rf"^({'|'.join(CHANNELS)})$")]
 
 
 class MediaSpec(_Strict):
@@ -60,7 +73,7 @@ class CampaignSpec(_Strict):
     timezone: NonEmpty
     release: str | None = None
     max_lateness: Any = None  # checked by parse_duration
-    accounts: dict[Channel, dict[Slug, AccountSpec]]
+    accounts: AccountsSpec
     defaults: DefaultsSpec = Field(default_factory=DefaultsSpec)
     variables: dict[str, Any] = Field(default_factory=dict)
     posts: Annotated[list[PostSpec], Field(min_length=1)]
@@ -72,5 +85,6 @@ SPECS: tuple[type[BaseModel], ...] = (
     MediaSpec,
     ThreadPartSpec,
     DefaultsSpec,
-    AccountSpec,
+    AccountsSpec,
+    *ACCOUNT_SPECS.values(),
 )

@@ -67,13 +67,15 @@ def compile_index(plan: LoadedPlan, folder: Path, refused: Iterable[str] = ()) -
     }
 
 
-def accounts(plan: LoadedPlan) -> dict[str, dict[str, dict[str, str | None]]]:
-    """Every account the plan publishes from, by channel: its handle and user id."""
-    found: dict[str, dict[str, dict[str, str | None]]] = {}
+def accounts(plan: LoadedPlan) -> dict[str, dict[str, dict[str, Any]]]:
+    """Every account the plan publishes from, by channel: its handle, user id and every
+    setting its campaign gave it (a channel's adapter reads its own)."""
+    found: dict[str, dict[str, dict[str, Any]]] = {}
     for campaign in plan.campaigns.values():
         for channel, by_id in campaign.accounts.items():
             for account in by_id.values():
                 found.setdefault(channel, {})[account.id] = {
+                    **account.settings,
                     "handle": account.handle,
                     "user_id": account.user_id,
                 }
@@ -115,7 +117,7 @@ class CompiledPlan:
     def __init__(self, folder: Path, index: dict[str, Any]) -> None:
         self.folder = folder
         self.refused: list[str] = list(index.get("refused", []))
-        self.accounts: dict[str, dict[str, dict[str, str | None]]] = index.get("accounts", {})
+        self.accounts: dict[str, dict[str, dict[str, Any]]] = index.get("accounts", {})
         self._files = {cid: c["file"] for cid, c in index["campaigns"].items()}
         lateness = {
             cid: timedelta(seconds=c["max_lateness"]) for cid, c in index["campaigns"].items()

@@ -2,14 +2,14 @@
 
 The secret's JSON holds every channel's credentials by channel and account:
 `{"x": {"<account>": {"consumer_key": ..., "consumer_secret": ...,
-"access_token": ..., "access_token_secret": ...}}}`.
+"access_token": ..., "access_token_secret": ...}}, "<channel>": {"<account>": {...}}}`.
 No value read here ever reaches a log line, an error message or a repr.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -57,16 +57,57 @@ class OAuth1Credentials:
     __str__ = __repr__
 
 
+class SecretKeys(Mapping[str, str]):
+    """One account's credentials on one channel, by name (an app password, a token): a
+    mapping whose repr and str never show a value."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self._values = dict(values)
+
+    def __getitem__(self, name: str) -> str:
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"SecretKeys({', '.join(sorted(self._values))}: <redacted>)"
+
+    __str__ = __repr__
+
+
 class CredentialsProvider(Protocol):
     def for_account(self, channel: str, account: str) -> OAuth1Credentials:
-        """The credentials of `account` on `channel`; CredentialsError if there are none."""
+        """The OAuth 1.0a keys of `account` on `channel` (X); CredentialsError if none."""
+        ...
+
+    def keys_for(self, channel: str, account: str, required: Sequence[str]) -> SecretKeys:
+        """The named credentials of `account` on `channel` (each a non-empty string);
+        CredentialsError, naming channel, account and the missing names, if not there."""
         ...
 
 
 def credentials_from_secret(
     secret: Mapping[str, Any], channel: str, account: str, *, source: str
 ) -> OAuth1Credentials:
-    """Pick one account's credentials out of a secret-shaped mapping, checking its shape."""
+    """Pick one account's OAuth 1.0a keys out of a secret-shaped mapping."""
+    keys = keys_from_secret(secret, channel, account, OAUTH1_KEYS, source=source)
+    return OAuth1Credentials(**keys)
+
+
+def keys_from_secret(
+    secret: Mapping[str, Any],
+    channel: str,
+    account: str,
+    required: Sequence[str],
+    *,
+    source: str,
+) -> SecretKeys:
+    """Pick one account's credentials out of a secret-shaped mapping, checking its shape.
+    A value in the wrong channel's place is told by its missing names, never shown."""
     accounts = secret.get(channel) if isinstance(secret, Mapping) else None
     if not isinstance(accounts, Mapping):
         raise CredentialsError(
@@ -83,7 +124,7 @@ def credentials_from_secret(
             channel=channel,
             account=account,
         )
-    missing = [k for k in OAUTH1_KEYS if not isinstance(keys.get(k), str) or not keys.get(k)]
+    missing = [k for k in required if not isinstance(keys.get(k), str) or not keys.get(k)]
     if missing:
         raise CredentialsError(
             f"{source}: {channel} credentials for account {account!r} lack "
@@ -91,7 +132,7 @@ def credentials_from_secret(
             channel=channel,
             account=account,
         )
-    return OAuth1Credentials(**{k: str(keys[k]) for k in OAUTH1_KEYS})
+    return SecretKeys({k: str(keys[k]) for k in required})
 
 
 class StaticCredentials:
@@ -107,6 +148,9 @@ class StaticCredentials:
 
     def for_account(self, channel: str, account: str) -> OAuth1Credentials:
         return credentials_from_secret(self._secret, channel, account, source=self._source)
+
+    def keys_for(self, channel: str, account: str, required: Sequence[str]) -> SecretKeys:
+        return keys_from_secret(self._secret, channel, account, required, source=self._source)
 
     def __repr__(self) -> str:
         return f"StaticCredentials(source={self._source!r})"
@@ -156,6 +200,10 @@ class SecretsManagerCredentials:
         return credentials_from_secret(
             secret, channel, account, source=f"secret {self.secret_id!r}"
         )
+
+    def keys_for(self, channel: str, account: str, required: Sequence[str]) -> SecretKeys:
+        source = f"secret {self.secret_id!r}"
+        return keys_from_secret(self._secret(), channel, account, required, source=source)
 
     def _secret(self) -> Mapping[str, Any]:
         # Imported here: boto3 and Powertools stay off the idle path of a tick.

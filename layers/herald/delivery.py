@@ -28,6 +28,12 @@ class DeliveryKey(NamedTuple):
         return f"{self.campaign}/{self.post} [{self.channel}:{self.account}]"
 
 
+def thread_root(key: DeliveryKey) -> DeliveryKey:
+    """The delivery of the first post of the thread `key` is part of (`key` itself for a
+    post): a thread part's id is `<post>.<n>`, and post ids hold no dot."""
+    return key._replace(post=key.post.partition(".")[0])
+
+
 @dataclass(frozen=True)
 class MediaItem:
     """An image to publish with a delivery, and its alt text. `folder` is the campaign's

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,8 +20,16 @@ from enum import StrEnum
 from threading import Lock
 from typing import Protocol
 
-from herald.channels import Channel, CreateCall, Outcome, OutcomeKind, SettleBy
-from herald.delivery import Delivery, DeliveryKey, Plan
+from herald.channels import (
+    Channel,
+    CreateCall,
+    Outcome,
+    OutcomeKind,
+    PostRef,
+    Reply,
+    SettleBy,
+)
+from herald.delivery import Delivery, DeliveryKey, Plan, thread_root
 from herald.ledger import ALL_CAMPAIGNS, Ledger, LedgerConflict, Pause, Record, State
 
 LOOKBACK = timedelta(hours=24)  # how far back a tick looks for deliveries without an outcome
@@ -100,7 +108,7 @@ class Engine:
         self,
         plan: Plan,
         ledger: Ledger,
-        channels: dict[str, Channel],
+        channels: Mapping[str, Channel],
         observer: Observer | None = None,
         *,
         lease: timedelta = LEASE,
@@ -246,23 +254,32 @@ class Engine:
                     tick.summary, Event.DEFERRED, delivery, tick.now, "out of time: next tick"
                 )
                 continue
-            reply_to = None
-            parent = delivery.parent_key
-            if parent is not None:
-                reply_to = tick.sent_id(parent) or self._parent_remote_id(parent)
-                if reply_to is None:
+            reply = None
+            if delivery.parent_key is not None:
+                reply = self._reply(delivery.parent_key, tick)
+                if reply is None:
                     self._emit(
                         tick.summary, Event.DEFERRED, delivery, tick.now, "waiting for its parent"
                     )
                     continue
-            remote_id = self._publish(delivery, record, reply_to, tick)
-            if remote_id is not None:
-                tick.sent(delivery.key, remote_id)
+            sent = self._publish(delivery, record, reply, tick)
+            if sent is not None:
+                tick.sent(delivery.key, sent)
 
-    def _parent_remote_id(self, parent: DeliveryKey) -> str | None:
-        record = self.ledger.get_many([parent]).get(parent)
-        if record is not None and record.state is State.SENT:
-            return record.remote_id
+    def _reply(self, parent: DeliveryKey, tick: _Tick) -> Reply | None:
+        """What a thread part replies to: its parent and its thread's root, both SENT (None
+        while either is not)."""
+        root = thread_root(parent)
+        parent_ref = tick.sent_id(parent) or self._sent_ref(parent)
+        root_ref = parent_ref if root == parent else tick.sent_id(root) or self._sent_ref(root)
+        if parent_ref is None or root_ref is None:
+            return None
+        return Reply(parent_ref, root_ref)
+
+    def _sent_ref(self, key: DeliveryKey) -> PostRef | None:
+        record = self.ledger.get_many([key]).get(key)
+        if record is not None and record.state is State.SENT and record.remote_id:
+            return PostRef(record.remote_id, record.remote_cid)
         return None
 
     def _claim(
@@ -276,13 +293,14 @@ class Engine:
             return self.ledger.reclaim_unknown(
                 key, token, now, now + self.lease, now - settlement.absence_gap, settlement.resends
             )
-        wanted = self.channels[key.channel].settlement.by is SettleBy.IDEMPOTENCY_KEY
-        chosen = uuid.uuid4().hex if wanted else None
+        channel = self.channels[key.channel]
+        wanted = channel.settlement.by is SettleBy.IDEMPOTENCY_KEY
+        chosen = channel.new_key(key) if wanted else None
         return self.ledger.claim(key, token, now, now + self.lease, delivery.at, chosen)
 
     def _publish(
-        self, delivery: Delivery, record: Record | None, reply_to: str | None, tick: _Tick
-    ) -> str | None:
+        self, delivery: Delivery, record: Record | None, reply: Reply | None, tick: _Tick
+    ) -> PostRef | None:
         now, key, summary = tick.now, delivery.key, tick.summary
         token = uuid.uuid4().hex
         try:
@@ -307,7 +325,7 @@ class Engine:
         outcome = self.channels[key.channel].publish(
             key.account,
             text,
-            reply_to,
+            reply,
             delivery.media(),
             CreateCall(call.before_create, claimed.idempotency_key),
         )
@@ -315,16 +333,17 @@ class Engine:
 
     def _record(
         self, delivery: Delivery, token: str, now: datetime, outcome: Outcome, summary: Summary
-    ) -> str | None:
+    ) -> PostRef | None:
         key = delivery.key
         match outcome.kind:
             case OutcomeKind.SENT:
-                self.ledger.mark_sent(key, token, now, outcome.remote_id or "", outcome.url or "")
+                remote_id, url = outcome.remote_id or "", outcome.url or ""
+                self.ledger.mark_sent(key, token, now, remote_id, url, outcome.cid)
                 self._final.add(key)
                 self._emit(
                     summary, Event.PUBLISHED, delivery, now, outcome.reason or "", outcome.url
                 )
-                return outcome.remote_id
+                return PostRef(remote_id, outcome.cid)
             case OutcomeKind.RATE_LIMITED:
                 reason = outcome.reason or "rate limited"
                 self.ledger.mark_failed(
@@ -360,11 +379,12 @@ class Engine:
         if found is None or found.kind is not OutcomeKind.SENT:
             return found is None and in_window and self._settled_absent(delivery, record, tick)
         try:
-            self.ledger.resolve_unknown(key, now, found.remote_id or "", found.url or "")
+            remote_id, url = found.remote_id or "", found.url or ""
+            self.ledger.resolve_unknown(key, now, remote_id, url, found.cid)
         except LedgerConflict:
             return False
         self._final.add(key)
-        tick.sent(key, found.remote_id or "")
+        tick.sent(key, PostRef(found.remote_id or "", found.cid))
         self._emit(tick.summary, Event.RECONCILED, delivery, now, "found on the account", found.url)
         return False
 
@@ -381,7 +401,11 @@ class Engine:
         since = record.attempted_at or delivery.at - timedelta(minutes=5)
         try:
             return self.channels[key.channel].find_recent(
-                key.account, text, since, exclude_ids=tick.ids_of_others(key)
+                key.account,
+                text,
+                since,
+                exclude_ids=tick.ids_of_others(key),
+                idempotency_key=record.idempotency_key,
             )
         except Exception as error:  # the lookup failed: it stays UNKNOWN; try again later
             reason = f"reconciliation failed: {error}"
@@ -461,7 +485,7 @@ class _Tick:
         now: datetime,
         remaining: Callable[[], float] | None,
         summary: Summary,
-        sent_ids: dict[DeliveryKey, str],
+        sent_ids: dict[DeliveryKey, PostRef],
     ) -> None:
         self.now = now
         self.remaining = remaining
@@ -469,19 +493,19 @@ class _Tick:
         self.sent_ids = sent_ids
         self._lock = Lock()
 
-    def sent_id(self, key: DeliveryKey) -> str | None:
+    def sent_id(self, key: DeliveryKey) -> PostRef | None:
         with self._lock:
             return self.sent_ids.get(key)
 
-    def sent(self, key: DeliveryKey, remote_id: str) -> None:
+    def sent(self, key: DeliveryKey, ref: PostRef) -> None:
         with self._lock:
-            self.sent_ids[key] = remote_id
+            self.sent_ids[key] = ref
 
     def ids_of_others(self, key: DeliveryKey) -> frozenset[str]:
         """The remote ids recorded for every delivery but `key` (accounts publish
         concurrently: read under the lock)."""
         with self._lock:
-            return frozenset(rid for k, rid in self.sent_ids.items() if k != key)
+            return frozenset(ref.id for k, ref in self.sent_ids.items() if k != key)
 
 
 class _Call:
@@ -514,7 +538,7 @@ class _Call:
         self.attempting = True
         return None
 
-    def record(self, outcome: Outcome) -> str | None:
+    def record(self, outcome: Outcome) -> PostRef | None:
         engine, delivery, tick = self.engine, self.delivery, self.tick
         if outcome.duplicate and outcome.remote_id in tick.ids_of_others(delivery.key):
             # The post found after a duplicate refusal is recorded for another delivery:
@@ -535,11 +559,17 @@ class _Call:
             # when its lease ends, and is settled on the account. Never re-posted blindly.
             detail = f"outcome not recorded ({error})"
             engine._emit(tick.summary, Event.UNKNOWN, delivery, tick.now, detail)
-            return outcome.remote_id if outcome.kind is OutcomeKind.SENT else None
+            if outcome.kind is OutcomeKind.SENT and outcome.remote_id:
+                return PostRef(outcome.remote_id, outcome.cid)
+            return None
 
 
-def _sent_ids(records: dict[DeliveryKey, Record]) -> dict[DeliveryKey, str]:
-    return {k: r.remote_id for k, r in records.items() if r.state is State.SENT and r.remote_id}
+def _sent_ids(records: dict[DeliveryKey, Record]) -> dict[DeliveryKey, PostRef]:
+    return {
+        k: PostRef(r.remote_id, r.remote_cid)
+        for k, r in records.items()
+        if r.state is State.SENT and r.remote_id
+    }
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from herald.channels.lazy import LazyChannels
 from herald.config import Settings
 from herald.delivery import Plan
 from herald.engine import Engine, Observer, Summary
 from herald.timeutil import format_utc, parse_utc
+
+if TYPE_CHECKING:
+    from herald.channels import Channel
+    from herald.credentials import CredentialsProvider
 
 
 class BadEvent(ValueError):
@@ -61,10 +67,11 @@ def _span(delta: timedelta) -> str:
     return f"{size} {'ahead of' if delta > timedelta(0) else 'behind'}"
 
 
-def load_plan_for(folder: Path) -> tuple[Plan, dict[str, dict[str, Any]], list[str]]:
-    """The plan for the campaigns in `folder`, its X accounts, and the problems of refused
-    campaigns. The compiled index (`herald compile`, run by `sam build`) when it matches the
-    files; otherwise every campaign is loaded and checked, which costs a slower cold start."""
+def load_plan_for(folder: Path) -> tuple[Plan, dict[str, dict[str, dict[str, Any]]], list[str]]:
+    """The plan for the campaigns in `folder`, its accounts by channel, and the problems of
+    refused campaigns. The compiled index (`herald compile`, run by `sam build`) when it
+    matches the files; otherwise every campaign is loaded and checked, which costs a slower
+    cold start."""
     from herald.compiled_plan import StaleIndex, load_compiled
 
     try:
@@ -77,30 +84,59 @@ def load_plan_for(folder: Path) -> tuple[Plan, dict[str, dict[str, Any]], list[s
         logger().warning("no usable compiled plan; loading campaigns", extra={"why": str(reason)})
         plan, problems = load_plan([folder])
         refused = [str(p) for p in problems if p.is_error]
-        return plan, accounts(plan).get("x", {}), refused
-    return compiled, compiled.accounts.get("x", {}), compiled.refused
+        return plan, accounts(plan), refused
+    return compiled, compiled.accounts, compiled.refused
+
+
+# A channel's adapter, made from the plan's accounts on that channel, the credentials and
+# the settings. Each factory imports its adapter itself: only when a delivery needs it.
+ChannelFactory = Callable[
+    [Mapping[str, Mapping[str, Any]], "CredentialsProvider", Settings], "Channel"
+]
+
+
+def _x(
+    accounts: Mapping[str, Mapping[str, Any]], credentials: CredentialsProvider, settings: Settings
+) -> Channel:
+    from herald.channels.x import XChannel
+
+    return XChannel(accounts, credentials, base_url=settings.x_api_base_url)
+
+
+CHANNEL_FACTORIES: dict[str, ChannelFactory] = {"x": _x}
+
+
+def channels_for(
+    accounts: Mapping[str, Mapping[str, Mapping[str, Any]]],
+    credentials: CredentialsProvider,
+    settings: Settings,
+) -> LazyChannels:
+    """Every channel herald publishes to, each built on its first use."""
+    return LazyChannels(
+        {
+            name: partial(factory, accounts.get(name, {}), credentials, settings)
+            for name, factory in CHANNEL_FACTORIES.items()
+        }
+    )
 
 
 def build(settings: Settings, observer: Observer) -> Engine:
     """The engine for these settings: campaigns from CAMPAIGNS_DIR, the DynamoDB ledger,
-    X with credentials from Secrets Manager. Broken campaigns are logged and left out."""
-    from herald.channels.x import XChannel
+    each channel with credentials from Secrets Manager, built when first needed. Broken
+    campaigns are logged and left out."""
     from herald.credentials import SecretsManagerCredentials
     from herald.ledger.dynamodb import DynamoLedger
 
-    plan, x_accounts, refused = load_plan_for(settings.campaigns_dir)
+    plan, plan_accounts, refused = load_plan_for(settings.campaigns_dir)
     if refused:
         from herald.observability import logger
 
         for problem in refused:
             logger().error("campaign refused", extra={"problem": problem})
-    x = XChannel(
-        x_accounts,
-        SecretsManagerCredentials(settings.credentials_secret),
-        base_url=settings.x_api_base_url,
-    )
+    credentials = SecretsManagerCredentials(settings.credentials_secret)
     ledger = DynamoLedger(settings.ledger_table)
-    return Engine(plan, ledger, {"x": x}, observer, refused=refused)
+    channels = channels_for(plan_accounts, credentials, settings)
+    return Engine(plan, ledger, channels, observer, refused=refused)
 
 
 def settings() -> Settings:

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from herald import yamlsource
-from herald.campaign_schema import CHANNELS, MAX_ALT_CHARS, SPECS
+from herald.campaign_schema import ACCOUNT_SPECS, CHANNELS, MAX_ALT_CHARS, SPECS
 from herald.problems import Problem
 
 # pydantic's "this value has the wrong type" errors, and what each type is called in a sentence
@@ -110,6 +110,10 @@ def _missing(data: Any, loc: list[str | int]) -> Placed:
 
 def _unknown_key(data: Any, loc: list[str | int]) -> Placed:
     key = str(loc[-1] if loc else None)
+    if loc[:-1] == ["accounts"]:
+        return loc, (
+            f"accounts: '{key}' is not a channel herald publishes to ({', '.join(CHANNELS)})"
+        )
     known = _SPEC_FIELDS.get(_model_for(loc[:-1]), [])
     close = difflib.get_close_matches(key, known, n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else f" (known keys: {', '.join(known)})"
@@ -161,8 +165,10 @@ def _model_for(loc: Sequence[Any]) -> str:
         return "ThreadPartSpec"
     if last == "defaults":
         return "DefaultsSpec"
-    if parent == "accounts" or (len(path) >= 3 and path[-3] == "accounts"):
-        return "AccountSpec"
+    if last == "accounts":
+        return "AccountsSpec"
+    if len(path) >= 3 and path[-3] == "accounts" and str(parent) in ACCOUNT_SPECS:
+        return ACCOUNT_SPECS[str(parent)].__name__
     return ""
 
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from herald.channels import Channel
+from herald.channels import Channel, Reply
+from herald.delivery import DeliveryKey
 from herald.engine import Engine, Event, Observer, Result, Summary
 from herald.ledger import Ledger
 from herald.plan import LoadedPlan
@@ -90,7 +91,10 @@ class FaultyChannel:
         self.create_seconds = inner.create_seconds
         self.faults = dict(faults)  # rendered text -> fault kind, used once
 
-    def publish(self, account: str, text: str, reply_to: str | None, *rest: Any) -> Any:
+    def new_key(self, key: DeliveryKey) -> str | None:
+        return self.inner.new_key(key)
+
+    def publish(self, account: str, text: str, reply_to: Reply | None, *rest: Any) -> Any:
         kind = self.faults.pop(text, None)
         if kind is not None:
             self.inner.fail_next(kind)

@@ -1,9 +1,10 @@
 """Validation: everything about a set of campaigns that can be known before publishing.
 
 Beyond the schema (herald.campaign): every template renders, through the same function
-the publisher uses; every text fits the channel's limit as the channel counts it; a post
-carries at most four images; no account would publish the same text twice (X refuses
-duplicates). Warnings: posts already in the past; texts that differ only in a date.
+the publisher uses; every text fits each of its channel's limits as that channel counts it
+(herald.channels.rules); a post carries no more images than its channel takes; no account
+would publish the same text twice (X refuses duplicates). Warnings: posts already in the
+past; texts that differ only in a date.
 """
 
 from __future__ import annotations
@@ -14,15 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from herald import textcount
 from herald.campaign import Campaign, LoadResult, load_campaigns
+from herald.channels.rules import ChannelRules, Measure, rules_for, title
 from herald.plan import LoadedDelivery, deliveries
 from herald.problems import Problem, Severity
 from herald.render import RenderError
-
-LIMITS = {"x": textcount.X_LIMIT}
-NAMES = {"x": "X"}  # how people write each channel's name
-MAX_IMAGES = 4
 
 
 @dataclass(frozen=True)
@@ -31,9 +28,10 @@ class Rendered:
 
     delivery: LoadedDelivery
     text: str
-    weighted_length: int
+    weighted_length: int  # the channel's first measure of the text (X: weighted length)
     limit: int
     has_url: bool
+    unit: str = "characters"
 
 
 @dataclass
@@ -85,38 +83,65 @@ def _render_all(campaign: Campaign, problems: list[Problem]) -> list[Rendered]:
             line = delivery.part.line_for(delivery.key.channel, 1 + error.line_offset)
             problems.append(_problem(delivery, f"{_label(delivery)}: {error}", line))
             continue
-        channel = delivery.key.channel
-        limit = LIMITS[channel]
-        name = NAMES.get(channel, channel)
         if not text:
             problems.append(_problem(delivery, f"{_label(delivery)} renders to empty text"))
             continue
-        counted = textcount.count(text)
-        if counted.weighted_length > limit:
-            problems.append(
-                _problem(
-                    delivery,
-                    f"{_label(delivery)} is {counted.weighted_length} characters on {name}"
-                    f" (limit {limit})",
-                )
-            )
-        elif not counted.valid:
-            problems.append(
-                _problem(delivery, f"{_label(delivery)} has characters {name} does not accept")
-            )
-        if len(delivery.part.media) > MAX_IMAGES:
-            problems.append(
-                _problem(
-                    delivery,
-                    f"{_label(delivery)} has {len(delivery.part.media)} images;"
-                    f" {name} takes at most {MAX_IMAGES}",
-                    delivery.part.media[MAX_IMAGES].line,
-                )
-            )
+        rules = rules_for(delivery.key.channel)
+        measures = rules.measure(text, delivery.account.settings)
+        _check_text(delivery, text, rules, measures, problems)
+        _check_media(delivery, rules, problems)
+        first = measures[0]
         rendered.append(
-            Rendered(delivery, text, counted.weighted_length, limit, bool(textcount.urls(text)))
+            Rendered(delivery, text, first.value, first.limit, rules.has_url(text), first.unit)
         )
     return rendered
+
+
+def _check_text(
+    delivery: LoadedDelivery,
+    text: str,
+    rules: ChannelRules,
+    measures: list[Measure],
+    problems: list[Problem],
+) -> None:
+    """Every length over its limit is an error, said in the channel's units; then any
+    other reason the channel would refuse the text."""
+    over = [m for m in measures if m.over]
+    for measure in over:
+        problems.append(
+            _problem(
+                delivery,
+                f"{_label(delivery)} is {measure.value:,} {measure.unit} on {rules.title}"
+                f" (limit {measure.limit:,})",
+            )
+        )
+    refusal = None if over else rules.refusal(text)
+    if refusal is not None:
+        problems.append(_problem(delivery, f"{_label(delivery)} {refusal}"))
+
+
+def _check_media(delivery: LoadedDelivery, rules: ChannelRules, problems: list[Problem]) -> None:
+    """At most the channel's number of images, and alt text no longer than it takes."""
+    media, most = delivery.part.media, rules.media.max_count
+    if len(media) > most:
+        problems.append(
+            _problem(
+                delivery,
+                f"{_label(delivery)} has {len(media)} images; {rules.title} takes at most {most}",
+                media[most].line,
+            )
+        )
+    longest = rules.media.max_alt
+    for item in media:
+        if longest is not None and len(item.alt) > longest:
+            problems.append(
+                _problem(
+                    delivery,
+                    f"{_label(delivery)}: the alt text of {item.path.name} is {len(item.alt):,}"
+                    f" characters; {rules.title} takes at most {longest:,}",
+                    item.line,
+                )
+            )
 
 
 _DATE_WORDS = re.compile(
@@ -150,7 +175,7 @@ def _cross_checks(rendered: list[Rendered], problems: list[Problem], now: dateti
                     item.delivery,
                     f"{_label(item.delivery)} has the same text as {_label(first)}"
                     f" ({where});"
-                    f" {NAMES.get(key.channel, key.channel)} refuses"
+                    f" {title(key.channel)} refuses"
                     f" duplicates from one account",
                 )
             )

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from herald.channels import READ_BACK_THEN_RESEND, CreateCall, Outcome, why_not
+from herald.channels import READ_BACK_THEN_RESEND, CreateCall, Outcome, Reply, why_not
 from herald.channels.x import XChannel
 from herald.delivery import DeliveryKey, MediaItem
 from herald.engine import Engine, Event, Summary
@@ -339,8 +339,11 @@ class StallBeforeCall:
         self.create_seconds = inner.create_seconds
         self.meanwhile: Callable[[], None] | None = meanwhile
 
+    def new_key(self, key: DeliveryKey) -> str | None:
+        return None
+
     def publish(
-        self, account: str, text: str, reply_to: str | None, media: list[MediaItem],
+        self, account: str, text: str, reply_to: Reply | None, media: list[MediaItem],
         call: CreateCall | None = None,
     ) -> Outcome:  # fmt: skip
         def stall_after_attempting() -> str | None:
@@ -435,8 +438,11 @@ class AttemptingFirst:
         self.ledger = ledger
         self.seen: list[State | None] = []
 
+    def new_key(self, key: DeliveryKey) -> str | None:
+        return None
+
     def publish(
-        self, account: str, text: str, reply_to: str | None, media: list[MediaItem],
+        self, account: str, text: str, reply_to: Reply | None, media: list[MediaItem],
         call: CreateCall | None = None,
     ) -> Outcome:  # fmt: skip
         def note_the_state() -> str | None:

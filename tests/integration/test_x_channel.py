@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from herald.channels import OutcomeKind
+from herald.channels import OutcomeKind, PostRef, Reply
 from herald.channels.x import XChannel, XLookupError
 from herald.delivery import MediaItem
 from herald_dev.fake_x import (
@@ -64,8 +64,9 @@ def test_a_thread_chains_each_part_to_the_previous_one(fake_x: FakeX, x_channel:
     ids = []
     for text in parts:
         outcome = x_channel.publish("hertspolice", text, reply_to, [])
-        assert outcome.kind is OutcomeKind.SENT
-        reply_to = outcome.remote_id
+        assert outcome.kind is OutcomeKind.SENT and outcome.remote_id
+        root = reply_to.root if reply_to else PostRef(outcome.remote_id)
+        reply_to = Reply(PostRef(outcome.remote_id), root)
         ids.append(outcome.remote_id)
     # Then X holds the chain
     assert [(p.text, p.reply_to) for p in fake_x.posts] == [

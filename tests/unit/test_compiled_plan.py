@@ -57,7 +57,15 @@ def test_an_index_is_refused_once_any_campaign_file_changes(campaigns: Path) -> 
         load_compiled(campaigns)
     schedule, accounts, refused = load_plan_for(campaigns)
     assert not isinstance(schedule, CompiledPlan)
-    assert accounts == {"hertspolice": {"handle": "HertsPolice", "user_id": None}}
+    assert accounts == {
+        "x": {
+            "hertspolice": {
+                "handle": "HertsPolice",
+                "name": "Hertfordshire Constabulary",
+                "user_id": None,
+            }
+        }
+    }
     assert refused == []
 
 

@@ -18,6 +18,7 @@ from herald.channels import (
     CreateCall,
     Outcome,
     OutcomeKind,
+    Reply,
     not_created,
     why_not,
 )
@@ -72,8 +73,11 @@ class ScriptedChannel:
     def answer(self, text_prefix: str, *kinds: OutcomeKind) -> None:
         self.answers[text_prefix] = list(kinds)
 
+    def new_key(self, key: DeliveryKey) -> str | None:
+        return None
+
     def publish(
-        self, account: str, text: str, reply_to: str | None, media: list[MediaItem],
+        self, account: str, text: str, reply_to: Reply | None, media: list[MediaItem],
         call: CreateCall | None = None,
     ) -> Outcome:  # fmt: skip
         stop = why_not(call)
@@ -93,13 +97,20 @@ class ScriptedChannel:
             remote = self._record(account, text, reply_to)
             return Outcome(OutcomeKind.SENT, remote, f"https://x.com/{account}/status/{remote}")
 
-    def _record(self, account: str, text: str, reply_to: str | None) -> str:
+    def _record(self, account: str, text: str, reply_to: Reply | None) -> str:
         remote = str(next(self._ids))
-        self.published.append((remote, account, text, reply_to))
+        parent = None if reply_to is None else reply_to.parent.id
+        self.published.append((remote, account, text, parent))
         return remote
 
     def find_recent(
-        self, account: str, text: str, since: datetime, *, exclude_ids: frozenset[str] = frozenset()
+        self,
+        account: str,
+        text: str,
+        since: datetime,
+        *,
+        exclude_ids: frozenset[str] = frozenset(),
+        idempotency_key: str | None = None,
     ) -> Outcome | None:
         self.lookups += 1
         for remote, who, body, _ in self.published:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from herald.channels import OutcomeKind
+from herald.channels import Outcome, OutcomeKind, PostRef, Reply
 from herald.channels.outbox import OUTBOX_FILE, OutboxChannel, OutboxFault
 from herald.delivery import MediaItem
 
@@ -55,8 +55,8 @@ def test_ids_are_sequential_and_replies_chain(outbox: OutboxChannel) -> None:
     # Given a thread of three parts
     # When each replies to the previous
     first = outbox.publish("hertspolice", "1/3", None, [])
-    second = outbox.publish("hertspolice", "2/3", first.remote_id, [])
-    third = outbox.publish("hertspolice", "3/3", second.remote_id, [])
+    second = outbox.publish("hertspolice", "2/3", reply_to(first, first), [])
+    third = outbox.publish("hertspolice", "3/3", reply_to(second, first), [])
     # Then ids follow each other and each line names its parent
     assert [first.remote_id, second.remote_id, third.remote_id] == ["000001", "000002", "000003"]
     assert [e.reply_to for e in outbox.entries()] == [None, "000001", "000002"]
@@ -80,7 +80,9 @@ def test_the_same_text_twice_from_an_account_is_unknown_like_xs_403(
 def test_a_reply_to_an_unknown_id_fails(outbox: OutboxChannel) -> None:
     # Given an empty outbox
     # When a post replies to an id it never published
-    outcome = outbox.publish("hertspolice", "Orphan", "999999", [])
+    outcome = outbox.publish(
+        "hertspolice", "Orphan", Reply(PostRef("999999"), PostRef("999999")), []
+    )
     # Then it FAILED for good and nothing was written
     assert (outcome.kind, outcome.retryable) == (OutcomeKind.FAILED, False)
     assert outbox.entries() == []
@@ -210,3 +212,9 @@ def test_concurrent_processes_never_corrupt_the_outbox(tmp_path: Path) -> None:
     entries = OutboxChannel(folder).entries()
     assert sorted(e.id for e in entries) == sorted(ids)
     assert len((folder / OUTBOX_FILE).read_text("utf-8").splitlines()) == 60
+
+
+def reply_to(parent: Outcome, root: Outcome) -> Reply:
+    """A reply to the post `parent` published, in the thread `root` began."""
+    assert parent.remote_id and root.remote_id
+    return Reply(PostRef(parent.remote_id), PostRef(root.remote_id))

@@ -26,7 +26,7 @@ from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from herald.campaign import Campaign, load_campaign
-from herald.channels import READ_BACK_THEN_RESEND, CreateCall, Outcome, OutcomeKind
+from herald.channels import READ_BACK_THEN_RESEND, CreateCall, Outcome, OutcomeKind, Reply
 from herald.cli import main
 from herald.delivery import DeliveryKey, MediaItem
 from herald.engine import Engine
@@ -300,8 +300,11 @@ class RecordingChannel:
     def __init__(self) -> None:
         self.texts: list[str] = []
 
+    def new_key(self, key: DeliveryKey) -> str | None:
+        return None
+
     def publish(
-        self, account: str, text: str, reply_to: str | None, media: list[MediaItem],
+        self, account: str, text: str, reply_to: Reply | None, media: list[MediaItem],
         call: CreateCall | None = None,
     ) -> Outcome:  # fmt: skip
         self.texts.append(text)

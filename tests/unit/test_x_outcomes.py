@@ -6,7 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from urllib3.exceptions import (
 )
 from urllib3.exceptions import SSLError as Urllib3SSLError
 
-from herald.channels import OutcomeKind
+from herald.channels import OutcomeKind, PostRef, Reply
 from herald.channels.x import (
     RATE_LIMIT_FALLBACK,
     Stage,
@@ -40,6 +40,7 @@ from herald.channels.x import (
 from herald.credentials import (
     CredentialsError,
     OAuth1Credentials,
+    SecretKeys,
     SecretsManagerCredentials,
     StaticCredentials,
 )
@@ -428,7 +429,7 @@ def test_the_create_call_goes_to_the_base_url_signed_for_it_with_timeouts() -> N
     transport = Transport((201, {"data": {"id": "1001", "text": "Hello"}}))
     channel = channel_on(transport)
     # When a reply is published
-    outcome = channel.publish("hertspolice", "Hello", "1000", [])
+    outcome = channel.publish("hertspolice", "Hello", Reply(PostRef("1000"), PostRef("1000")), [])
     # Then the request went to the configured base, signed for that URL, with both timeouts
     [(request, timeout)] = transport.sent
     assert request.url == "http://x.example.test:8080/2/tweets"
@@ -749,6 +750,9 @@ class FailingCredentials:
         self.error = error
 
     def for_account(self, channel: str, account: str) -> OAuth1Credentials:
+        raise self.error
+
+    def keys_for(self, channel: str, account: str, required: Sequence[str]) -> SecretKeys:
         raise self.error
 
 

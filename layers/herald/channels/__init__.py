@@ -1,6 +1,8 @@
 """Channels publish one delivery and report what happened, without raising for outcomes.
 
 Adapters: X (tweepy, real HTTP) and the outbox (a local folder, the embedded default).
+Each channel's checkable rules (lengths, media, threads, price) are in herald.channels.rules;
+herald.channels.lazy builds a channel only when a delivery needs it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from herald.delivery import MediaItem
+from herald.delivery import DeliveryKey, MediaItem
 
 
 class OutcomeKind(StrEnum):
@@ -19,6 +21,24 @@ class OutcomeKind(StrEnum):
     FAILED = "failed"  # definitely not published
     RATE_LIMITED = "rate_limited"  # not published; claimable again at retry_at
     UNKNOWN = "unknown"  # may have been published: reconcile, never re-post blindly
+
+
+@dataclass(frozen=True)
+class PostRef:
+    """A published post as a reply must name it: its remote id, and on Bluesky its cid
+    (a strong reference is uri + cid)."""
+
+    id: str
+    cid: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a thread part replies to: its parent, and the thread's first post (the root;
+    the parent itself when the parent is the root)."""
+
+    parent: PostRef
+    root: PostRef
 
 
 @dataclass(frozen=True)
@@ -35,6 +55,9 @@ class Outcome:
     duplicate: bool = False
     # The channel stopped before its create call (`not_created`): nothing was sent.
     stopped: bool = False
+    # the content id of what was published, where the network names posts by it too
+    # (Bluesky); the ledger keeps it beside remote_id, for the replies that follow.
+    cid: str | None = None
 
 
 class SettleBy(StrEnum):
@@ -90,13 +113,20 @@ class Channel(Protocol):
     settlement: Settlement
     create_seconds: float  # the longest the create call can take (its timeouts)
 
+    def new_key(self, key: DeliveryKey) -> str | None:
+        """The idempotency key for a delivery being claimed (a Bluesky record key, a
+        Mastodon Idempotency-Key), or None for a channel that takes none. Called once per
+        delivery when its settlement is IDEMPOTENCY_KEY; the ledger keeps the first key
+        and every later attempt sends that one (`CreateCall.idempotency_key`)."""
+        ...
+
     def publish(
-        self, account: str, text: str, reply_to: str | None, media: list[MediaItem],
+        self, account: str, text: str, reply_to: Reply | None, media: list[MediaItem],
         call: CreateCall | None = None,
     ) -> Outcome:  # fmt: skip
-        """Publish `text` from `account`, as a reply to the remote id `reply_to` if given.
-        Media are uploaded first; then `why_not(call)` runs just before the create call,
-        and nothing is created when it gives a reason not to."""
+        """Publish `text` from `account`, as a reply to `reply_to` if given. Media are
+        uploaded first; then `why_not(call)` runs just before the create call, and nothing
+        is created when it gives a reason not to."""
         ...
 
     def find_recent(
@@ -106,9 +136,13 @@ class Channel(Protocol):
         since: datetime,
         *,
         exclude_ids: frozenset[str] = frozenset(),
+        idempotency_key: str | None = None,
     ) -> Outcome | None:
         """Reconciliation: a SENT outcome if a post with exactly `text` (links included) is
         among the account's posts created at or after `since`; None if it is not there.
+        `idempotency_key` is the key the delivery's attempts were sent with (None if the
+        channel takes none): a channel that can look a post up by it (Bluesky's record
+        key) answers from that alone.
 
         `since` is the moment the attempt began (the record's ATTEMPTING time): an older
         post is another delivery's, never this one's. A channel whose clock is not the

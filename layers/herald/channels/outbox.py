@@ -28,10 +28,11 @@ from herald.channels import (
     CreateCall,
     Outcome,
     OutcomeKind,
+    Reply,
     not_created,
     why_not,
 )
-from herald.delivery import MediaItem
+from herald.delivery import DeliveryKey, MediaItem
 from herald.timeutil import format_utc, parse_utc
 
 log = logging.getLogger(__name__)
@@ -152,11 +153,15 @@ class OutboxChannel:
 
     # -- the Channel protocol --
 
+    def new_key(self, key: DeliveryKey) -> str | None:
+        return None  # settled by read-back and duplicate refusal, not by a key
+
     def publish(
-        self, account: str, text: str, reply_to: str | None, media: list[MediaItem],
+        self, account: str, text: str, reply: Reply | None, media: list[MediaItem],
         call: CreateCall | None = None,
     ) -> Outcome:  # fmt: skip
         now = self._clock()
+        reply_to = None if reply is None else reply.parent.id
         for item in media:
             if not item.path.is_file():
                 return Outcome(
@@ -212,6 +217,7 @@ class OutboxChannel:
         since: datetime,
         *,
         exclude_ids: frozenset[str] = frozenset(),
+        idempotency_key: str | None = None,
     ) -> Outcome | None:
         """SENT for the newest entry of `account` with exactly `text` published at or after
         `since` (one clock stamps and compares: no skew), whose id is not in `exclude_ids`;

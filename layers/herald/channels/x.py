@@ -33,12 +33,13 @@ from herald.channels import (
     CreateCall,
     Outcome,
     OutcomeKind,
+    Reply,
     not_created,
     why_not,
 )
 from herald.config import DEFAULT_X_API_BASE_URL
 from herald.credentials import CredentialsError, CredentialsProvider, OAuth1Credentials
-from herald.delivery import MediaItem
+from herald.delivery import DeliveryKey, MediaItem
 from herald.media import UnusableMedia, read_media
 
 if TYPE_CHECKING:
@@ -440,11 +441,15 @@ class XChannel:
 
     # -- publishing --
 
+    def new_key(self, key: DeliveryKey) -> str | None:
+        return None  # settled by read-back and duplicate refusal, not by a key
+
     def publish(
-        self, account: str, text: str, reply_to: str | None, media: list[MediaItem],
+        self, account: str, text: str, reply: Reply | None, media: list[MediaItem],
         call: CreateCall | None = None,
     ) -> Outcome:  # fmt: skip
         now = self._clock()
+        reply_to = None if reply is None else reply.parent.id
         try:
             credentials = self._credentials.for_account(self.name, account)
         except CredentialsError as error:
@@ -573,6 +578,7 @@ class XChannel:
         since: datetime,
         *,
         exclude_ids: frozenset[str] = frozenset(),
+        idempotency_key: str | None = None,
     ) -> Outcome | None:
         """SENT with the post's id and URL if `account` posted `text` at or after `since`;
         None if it is not among the account's posts. Raises XLookupError when X cannot be

@@ -118,6 +118,7 @@ class Record:
     reason: str | None = None
     remote_id: str | None = None
     remote_url: str | None = None
+    remote_cid: str | None = None  # the post's content id, where replies need it (Bluesky)
     attempts: int = 0
     attempted_at: datetime | None = None  # when the last create call was about to be made
     absent_since: datetime | None = None  # UNKNOWN, and a read-back first found nothing then
@@ -186,9 +187,15 @@ class Ledger(Protocol):
         ...
 
     def mark_sent(
-        self, key: DeliveryKey, token: str, now: datetime, remote_id: str, remote_url: str
+        self,
+        key: DeliveryKey,
+        token: str,
+        now: datetime,
+        remote_id: str,
+        remote_url: str,
+        cid: str | None = None,
     ) -> Record:
-        """ATTEMPTING (by `token`) -> SENT."""
+        """ATTEMPTING (by `token`) -> SENT; `cid` where the channel names posts by it too."""
         ...
 
     def mark_failed(
@@ -238,7 +245,12 @@ class Ledger(Protocol):
         ...
 
     def resolve_unknown(
-        self, key: DeliveryKey, now: datetime, remote_id: str, remote_url: str
+        self,
+        key: DeliveryKey,
+        now: datetime,
+        remote_id: str,
+        remote_url: str,
+        cid: str | None = None,
     ) -> Record:
         """UNKNOWN -> SENT, after reconciliation found the post on the account."""
         ...

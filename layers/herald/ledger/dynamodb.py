@@ -175,7 +175,13 @@ class DynamoLedger:
         )
 
     def mark_sent(
-        self, key: DeliveryKey, token: str, now: datetime, remote_id: str, remote_url: str
+        self,
+        key: DeliveryKey,
+        token: str,
+        now: datetime,
+        remote_id: str,
+        remote_url: str,
+        cid: str | None = None,
     ) -> Record:
         return self._must(
             key,
@@ -187,6 +193,7 @@ class DynamoLedger:
                 "updated_at": _time(now),
                 "remote_id": _s(remote_id),
                 "remote_url": _s(remote_url),
+                **_cid(cid),
             },
             removes=("lease_until",),
             condition=_HELD.format(state="attempting"),
@@ -315,7 +322,12 @@ class DynamoLedger:
         )
 
     def resolve_unknown(
-        self, key: DeliveryKey, now: datetime, remote_id: str, remote_url: str
+        self,
+        key: DeliveryKey,
+        now: datetime,
+        remote_id: str,
+        remote_url: str,
+        cid: str | None = None,
     ) -> Record:
         return self._must(
             key,
@@ -327,6 +339,7 @@ class DynamoLedger:
                 "updated_at": _time(now),
                 "remote_id": _s(remote_id),
                 "remote_url": _s(remote_url),
+                **_cid(cid),
             },
             condition="#state = :unknown",
             values={"unknown": _s(State.UNKNOWN)},
@@ -560,6 +573,11 @@ def _s(text: str) -> AttributeValue:
     return {"S": str(text)}
 
 
+def _cid(cid: str | None) -> dict[str, AttributeValue]:
+    """The remote_cid attribute to set, if the channel gave one."""
+    return {} if cid is None else {"remote_cid": _s(cid)}
+
+
 def _time(moment: datetime) -> AttributeValue:
     return {"S": format_utc(moment)}
 
@@ -606,6 +624,7 @@ def _record(item: Mapping[str, Any]) -> Record:
         reason=_text(item, "reason"),
         remote_id=_text(item, "remote_id"),
         remote_url=_text(item, "remote_url"),
+        remote_cid=_text(item, "remote_cid"),
         attempts=int(item.get("attempts", {}).get("N", "0")),
         attempted_at=_moment(item, "attempted_at"),
         absent_since=_moment(item, "absent_since"),

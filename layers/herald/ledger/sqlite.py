@@ -53,6 +53,7 @@ _SCHEMA = (
         reason TEXT,
         remote_id TEXT,
         remote_url TEXT,
+        remote_cid TEXT,
         attempts INTEGER NOT NULL DEFAULT 0,
         attempted_at TEXT,
         absent_since TEXT,
@@ -83,6 +84,7 @@ _COLUMNS = (
     "reason",
     "remote_id",
     "remote_url",
+    "remote_cid",
     "attempts",
     "attempted_at",
     "absent_since",
@@ -98,6 +100,7 @@ _ADDED = {
     "resends": "INTEGER NOT NULL DEFAULT 0",
     "idempotency_key": "TEXT",
     "history": "TEXT NOT NULL DEFAULT '[]'",
+    "remote_cid": "TEXT",
 }
 _UPSERT = (
     f"INSERT OR REPLACE INTO deliveries ({', '.join(_COLUMNS)}) "
@@ -221,7 +224,13 @@ class SqliteLedger:
         )
 
     def mark_sent(
-        self, key: DeliveryKey, token: str, now: datetime, remote_id: str, remote_url: str
+        self,
+        key: DeliveryKey,
+        token: str,
+        now: datetime,
+        remote_id: str,
+        remote_url: str,
+        cid: str | None = None,
     ) -> Record:
         return self._must(
             key,
@@ -234,6 +243,7 @@ class SqliteLedger:
                 "updated_at": format_utc(now),
                 "remote_id": remote_id,
                 "remote_url": remote_url,
+                "remote_cid": cid,
                 "lease_until": None,
             },
             note=Attempt(now, State.SENT, remote_id=remote_id),
@@ -360,7 +370,12 @@ class SqliteLedger:
         )
 
     def resolve_unknown(
-        self, key: DeliveryKey, now: datetime, remote_id: str, remote_url: str
+        self,
+        key: DeliveryKey,
+        now: datetime,
+        remote_id: str,
+        remote_url: str,
+        cid: str | None = None,
     ) -> Record:
         return self._must(
             key,
@@ -373,6 +388,7 @@ class SqliteLedger:
                 "updated_at": format_utc(now),
                 "remote_id": remote_id,
                 "remote_url": remote_url,
+                "remote_cid": cid,
             },
             note=found_note(now, remote_id),
         )
@@ -528,6 +544,7 @@ def _record(row: Row) -> Record:
         reason=row["reason"],
         remote_id=row["remote_id"],
         remote_url=row["remote_url"],
+        remote_cid=row["remote_cid"],
         attempts=int(row["attempts"] or 0),
         attempted_at=_optional_time(row["attempted_at"]),
         absent_since=_optional_time(row["absent_since"]),
