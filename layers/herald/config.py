@@ -31,6 +31,9 @@ class Settings:
     # How far an event's time may be from the clock before the tick is refused; None: any
     # (replaying old events locally, never in production).
     event_tolerance: timedelta | None = DEFAULT_EVENT_TOLERANCE
+    # BLUESKY_SERVICE_URL: replaces every Bluesky account's service (tests, make local,
+    # sam local); None: each account's own `service`.
+    bluesky_service_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -45,6 +48,7 @@ class Settings:
             x_api_base_url=(env.get("X_API_BASE_URL") or DEFAULT_X_API_BASE_URL).rstrip("/"),
             campaigns_dir=Path(campaigns),
             event_tolerance=_tolerance(env.get("EVENT_TIME_TOLERANCE")),
+            bluesky_service_url=_service_url("BLUESKY_SERVICE_URL", env),
         )
 
 
@@ -61,6 +65,16 @@ def _tolerance(raw: str | None) -> timedelta | None:
     if seconds < 0:
         raise ConfigError(f"EVENT_TIME_TOLERANCE must be whole seconds or 'off', not {raw!r}")
     return timedelta(seconds=seconds)
+
+
+def _service_url(name: str, env: Mapping[str, str]) -> str | None:
+    """An optional http(s) address from the environment, without its trailing slash."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    if not raw.startswith(("http://", "https://")):
+        raise ConfigError(f"{name} must be an http(s):// address, not {raw!r}")
+    return raw.rstrip("/")
 
 
 def packaged_campaigns(env: Mapping[str, str]) -> Path:

@@ -103,7 +103,15 @@ def _x(
     return XChannel(accounts, credentials, base_url=settings.x_api_base_url)
 
 
-CHANNEL_FACTORIES: dict[str, ChannelFactory] = {"x": _x}
+def _bluesky(
+    accounts: Mapping[str, Mapping[str, Any]], credentials: CredentialsProvider, settings: Settings
+) -> Channel:
+    from herald.channels.bluesky import BlueskyChannel
+
+    return BlueskyChannel(accounts, credentials, service_url=settings.bluesky_service_url)
+
+
+CHANNEL_FACTORIES: dict[str, ChannelFactory] = {"x": _x, "bluesky": _bluesky}
 
 
 def channels_for(

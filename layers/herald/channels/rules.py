@@ -99,7 +99,33 @@ X = ChannelRules(
     has_url=_x_has_url,
 )
 
-RULES: dict[str, ChannelRules] = {rules.name: rules for rules in (X,)}
+
+def _bluesky_measure(text: str, account: AccountSettings) -> list[Measure]:
+    from herald.channels import bluesky_length as length
+
+    return [
+        Measure(length.graphemes(text), length.MAX_GRAPHEMES, "graphemes"),
+        Measure(length.utf8_bytes(text), length.MAX_BYTES, "bytes"),
+    ]
+
+
+def _bluesky_has_url(text: str) -> bool:
+    from herald.channels.bluesky_facets import first_link
+
+    return first_link(text) is not None
+
+
+# Bluesky: 300 graphemes and 3,000 UTF-8 bytes; images of at most 2,000,000 bytes, with
+# non-empty alt text (the server would take an empty one); no charge per post.
+BLUESKY = ChannelRules(
+    name="bluesky",
+    title="Bluesky",
+    measure=_bluesky_measure,
+    media=MediaRules(max_count=4, max_bytes=2_000_000),
+    has_url=_bluesky_has_url,
+)
+
+RULES: dict[str, ChannelRules] = {rules.name: rules for rules in (X, BLUESKY)}
 
 
 def rules_for(channel: str) -> ChannelRules:

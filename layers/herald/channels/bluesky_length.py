@@ -1,0 +1,25 @@
+"""A Bluesky post's two limits, counted as the server counts them: at most 300 graphemes
+(Unicode extended grapheme clusters, UAX #29) and at most 3,000 UTF-8 bytes.
+
+Graphemes are segmented by `wcwidth.iter_graphemes`, UAX #29 extended grapheme clusters
+(Unicode 16, Indic conjuncts included, as Node 22's Intl.Segmenter that the server uses).
+wcwidth already ships in the Lambda layer (ftfy needs it), so counting costs no new
+dependency; it is imported only when a Bluesky text is measured.
+"""
+
+from __future__ import annotations
+
+MAX_GRAPHEMES = 300
+MAX_BYTES = 3000
+
+
+def graphemes(text: str) -> int:
+    """How many user-perceived characters `text` has: 👨‍👩‍👧‍👦 is one, so is é written as e
+    and a combining accent, and so is a flag."""
+    from wcwidth import iter_graphemes
+
+    return sum(1 for _ in iter_graphemes(text))
+
+
+def utf8_bytes(text: str) -> int:
+    return len(text.encode("utf-8"))
