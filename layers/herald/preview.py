@@ -6,19 +6,24 @@ import json
 import textwrap
 from collections.abc import Sequence
 from datetime import UTC
+from decimal import Decimal
 from typing import Any
 
+from herald.channels.rules import RULES
 from herald.pricing import Cost, x_cost
 from herald.timeutil import format_utc
 from herald.validate import Rendered
+from herald.wording import plural
 
 
 def ordered(rendered: Sequence[Rendered]) -> list[Rendered]:
+    """Due order; at one time, channels in the registry's order (X first)."""
     return sorted(
         rendered,
         key=lambda r: (
             r.delivery.at,
             r.delivery.key.campaign,
+            _CHANNEL_ORDER.get(r.delivery.key.channel, len(_CHANNEL_ORDER)),
             r.delivery.key.channel,
             r.delivery.key.account,
             r.delivery.post.id,
@@ -27,8 +32,25 @@ def ordered(rendered: Sequence[Rendered]) -> list[Rendered]:
     )
 
 
+_CHANNEL_ORDER = {name: number for number, name in enumerate(RULES)}
+
+
 def cost(rendered: Sequence[Rendered]) -> Cost:
     return x_cost([r.has_url for r in rendered if r.delivery.key.channel == "x"])
+
+
+def cost_lines(rendered: Sequence[Rendered]) -> list[str]:
+    """The cost of publishing, one line per channel with deliveries (X's always): X's
+    priced per post, each other channel's from its rules (`ChannelRules.price`)."""
+    lines = [cost(rendered).describe()]
+    for name, rules in RULES.items():
+        mine = [r for r in rendered if r.delivery.key.channel == name]
+        if name == "x" or not mine:
+            continue
+        total = sum((rules.price(r.has_url) for r in mine), Decimal(0))
+        free = " (no charge per post)" if total == 0 else ""
+        lines.append(f"{rules.title} cost: ${total:.2f} for {plural(len(mine), 'post')}{free}")
+    return lines
 
 
 def _media_path(item: Rendered, path: Any) -> str:
@@ -60,6 +82,7 @@ def as_json(rendered: Sequence[Rendered]) -> list[dict[str, Any]]:
                 "media": [{"file": _media_path(item, m.path), "alt": m.alt} for m in d.part.media],
                 "weighted_length": item.weighted_length,
                 "limit": item.limit,
+                "unit": item.unit,
                 "has_url": item.has_url,
             }
         )
@@ -88,7 +111,8 @@ def to_table(rendered: Sequence[Rendered], width: int = 100) -> str:
         header = (
             f"{local:%H:%M %Z}  ({d.at.astimezone(UTC):%H:%MZ})"
             f"  {d.key.channel} @{d.account.handle}"
-            f"  {d.key.campaign}/{d.key.post}{thread}{reply}  [{item.weighted_length}/{item.limit}]"
+            f"  {d.key.campaign}/{d.key.post}{thread}{reply}  [{item.weighted_length}/{item.limit}"
+            f"{'' if item.unit == 'characters' else ' ' + item.unit}]"
         )
         lines.append(header)
         for paragraph in item.text.splitlines() or [""]:
@@ -96,11 +120,10 @@ def to_table(rendered: Sequence[Rendered], width: int = 100) -> str:
             lines.extend(f"    │ {w}" for w in wrapped)
         for m in d.part.media:
             lines.append(f"    ▣ {_media_path(item, m.path)} — alt: {m.alt}")
-    summary = cost(rendered)
     campaigns = sorted({r.delivery.key.campaign for r in rendered})
     lines.append("")
     lines.append(
         f"{len(rendered)} deliveries from {len(campaigns)} campaign(s): {', '.join(campaigns)}"
     )
-    lines.append(summary.describe())
+    lines.extend(cost_lines(rendered))
     return "\n".join(lines).lstrip("\n")

@@ -45,7 +45,7 @@ ATTENTION = frozenset({View.UNKNOWN, View.FAILED, View.MISSED})
 
 ADVICE = {
     View.UNKNOWN: (
-        "it may have been published: check the account on X; if it is there, nothing to do"
+        "it may have been published: check the account on {channel}; if it is there, nothing to do"
         " (the next tick records it); if not, `herald retry {ref}`"
     ),
     View.MISSED: "it was never attempted: check the publisher ran (alarms, `herald audit`)",
@@ -67,7 +67,10 @@ class Row:
     @property
     def advice(self) -> str | None:
         text = ADVICE.get(self.view)
-        return text.format(ref=self.ref) if text else None
+        from herald.channels.rules import title
+
+        channel = title(self.delivery.key.channel)
+        return text.format(ref=self.ref, channel=channel) if text else None
 
     @property
     def history(self) -> tuple[Attempt, ...]:

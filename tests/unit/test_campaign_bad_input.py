@@ -576,9 +576,9 @@ def test_jinja_syntax_error_in_an_override_points_into_the_override(tmp_path: Pa
             "thread item 1 should be text or a mapping (key: value), not the number 5",
         ),
         (
-            "  - {id: one, at: '2021-03-01 09:00', text: Hi, channels: [facebook]}\n",
+            "  - {id: one, at: '2021-03-01 09:00', text: Hi, channels: [myspace]}\n",
             8,
-            "'facebook' is not a channel herald publishes to (x)",
+            "'myspace' is not a channel herald publishes to (x, bluesky",
         ),
         (
             "  - {id: one, at: '2021-03-01 09:00', text: Hi, media: picture.png}\n",

@@ -19,6 +19,7 @@ from herald.problems import InputError, Problem
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from herald.channels import Channel
     from herald.ledger import Ledger
     from herald.plan import LoadedPlan
 
@@ -83,6 +84,7 @@ def _ledger(args: argparse.Namespace, plan: LoadedPlan) -> Ledger:
 
 def run(args: argparse.Namespace) -> int:
     from herald import simulate
+    from herald.campaign_schema import CHANNELS
     from herald.channels.outbox import OutboxChannel
     from herald.plan import load_plan_strict
 
@@ -90,12 +92,16 @@ def run(args: argparse.Namespace) -> int:
     plan = load_plan_strict(args.paths)
     ledger = _ledger(args, plan)
     clock = simulate.VirtualClock(start)
-    outbox = OutboxChannel(args.outbox, clock=clock)
-    channel = simulate.FaultyChannel(outbox, _faults(plan, args.fault))
+    faults = _faults(plan, args.fault)
+    # One outbox stand-in per channel, all writing to the same folder.
+    channels: dict[str, Channel] = {
+        name: simulate.FaultyChannel(OutboxChannel(args.outbox, channel=name, clock=clock), faults)
+        for name in CHANNELS
+    }
     timeline = simulate.Timeline(echo=print)
     jitter = simulate.uniform_jitter() if args.jitter else None
     print(f"Simulating {len(plan)} deliveries from {args.start} to {args.end} (virtual clock)")
-    summaries = simulate.run(plan, ledger, {"x": channel}, start, end, timeline, jitter, clock)
+    summaries = simulate.run(plan, ledger, channels, start, end, timeline, jitter, clock)
     totals: dict[str, int] = {}
     for summary in summaries:
         for name, count in summary.counts.items():

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
+from herald.channels.rules import title
 from herald.media import image_type
 from herald.pages.common import anchor, linkify, render, write
 from herald.problems import Problem
@@ -61,6 +62,9 @@ class _Tweet:
     limit: int
     reply_to: str | None
     problems: list[_ProblemGroup]
+    channel: str = "X"  # the channel's title
+    profile_url: str = ""
+    unit: str = "characters"
 
     @property
     def over(self) -> int:
@@ -208,6 +212,13 @@ class _Calendar:
     def _tweet(self, item: Rendered) -> _Tweet:
         d = item.delivery
         number, total = d.thread_position
+        on_bluesky = d.key.channel == "bluesky"
+        if on_bluesky:
+            from herald.pages import bluesky
+
+            html, profile = bluesky.linkify(item.text), bluesky.profile_url(d.account.handle)
+        else:
+            html, profile = linkify(item.text), f"https://x.com/{d.account.handle}"
         return _Tweet(
             anchor(*d.key),
             number,
@@ -215,12 +226,15 @@ class _Calendar:
             d.account.name or d.account.handle,
             d.account.handle,
             item.text,
-            linkify(item.text),
+            html,
             self._images(d),
             item.weighted_length,
             item.limit,
             d.reply_to,
             _grouped(self._problems(d)),
+            title(d.key.channel),
+            profile,
+            item.unit,
         )
 
     def _problems(self, d: LoadedDelivery) -> list[Problem]:
@@ -240,7 +254,7 @@ class _Calendar:
 
 def preview_html(report: ValidationReport, rendered: Sequence[Rendered]) -> str:
     """The preview page as a string (see `write_preview`)."""
-    from herald.preview import cost, ordered
+    from herald.preview import cost_lines, ordered
 
     calendar = _Calendar(report.problems)
     for item in ordered(rendered):
@@ -254,7 +268,7 @@ def preview_html(report: ValidationReport, rendered: Sequence[Rendered]) -> str:
         days=calendar.in_order(),
         deliveries=len(rendered),
         posts=len(calendar.threads),
-        cost=cost(rendered).describe(),
+        cost="; ".join(cost_lines(rendered)),
         errors=len(report.errors),
         warnings=len(report.warnings),
         others=_grouped(others),
