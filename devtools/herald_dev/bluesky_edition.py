@@ -29,9 +29,11 @@ def with_bluesky(
     account: str = DEFAULT_ACCOUNT,
     handle: str = DEFAULT_HANDLE,
     link_card: bool = False,
+    only: bool = False,
 ) -> Path:
     """Copy `source` to `target` (replacing it) and add a Bluesky account to the campaign
-    `campaign_file` there; the copy's path."""
+    `campaign_file` there, published to beside its other channels (`only`: instead of
+    them); the copy's path."""
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("plan.json", "__pycache__"))
     path = target / campaign_file
@@ -46,7 +48,7 @@ def with_bluesky(
     data["accounts"]["bluesky"] = CommentedMap({account: spec})
     defaults = data.setdefault("defaults", CommentedMap())
     channels = list(defaults.get("channels") or list(data["accounts"]))
-    listed = CommentedSeq(dict.fromkeys([*channels, "bluesky"]))
+    listed = CommentedSeq(["bluesky"] if only else dict.fromkeys([*channels, "bluesky"]))
     listed.fa.set_flow_style()
     defaults["channels"] = listed
     with path.open("w", encoding="utf-8") as out:
