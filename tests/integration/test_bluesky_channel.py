@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from herald import simulate
-from herald.channels import OutcomeKind
+from herald.channels import Channel, OutcomeKind
 from herald.channels.bluesky import BlueskyChannel
 from herald.channels.rules import rules_for
 from herald.credentials import StaticCredentials
@@ -123,7 +123,7 @@ def test_the_sid_campaign_goes_to_x_and_to_bluesky(
         REPO_ROOT / "campaigns", tmp_path / "campaigns", SID_FILE, handle=bluesky_account.handle
     )
     plan = load_plan_strict([edition])
-    channels = {"x": x_channel_for(fake_x), "bluesky": make_channel()}
+    channels: dict[str, Channel] = {"x": x_channel_for(fake_x), "bluesky": make_channel()}
 
     # When the engine runs through its three days
     simulate.run(plan, ledger, channels, SID_START, SID_END)
