@@ -3,13 +3,15 @@
 # running herald against local services. Until Ctrl-C:
 #   - DynamoDB Local on :8000, with the ledger table built from template.yaml,
 #   - the fake X API on :8787, accepting the dummy keys in scripts/local-credentials.json,
-#   - the fake Secrets Manager on :4566, holding those keys as the credentials secret,
+#   - the Bluesky reference PDS on :2583, with the account hertspolice.bsky.social,
+#   - the fake Secrets Manager on :4566, holding those keys and the account's app password
+#     as the credentials secret,
 # each on 127.0.0.1 and, where Docker Engine runs on this machine, on its bridge's gateway
 # (172.17.0.1 by default), where the Lambda container finds `host.docker.internal` when
 # started with `--add-host host.docker.internal:host-gateway`. Never on a public interface.
 # Names and ports come from env.json (or the file given: scripts/local.sh [ENV_FILE]), the
 # file `sam local invoke --env-vars` reads, so the function and these services agree.
-# Nothing here reaches AWS or X.
+# Nothing here reaches AWS, X or Bluesky.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,7 +21,7 @@ env_file=${1:-env.json}
 [[ -x $python ]] || { echo "local.sh: $python is missing; run 'make venv' first" >&2; exit 1; }
 [[ -f $env_file ]] || { echo "local.sh: no $env_file" >&2; exit 1; }
 
-# LEDGER_TABLE, CREDENTIALS_SECRET and the three ports, from the env file.
+# LEDGER_TABLE, CREDENTIALS_SECRET and the four ports, from the env file.
 eval "$(ENV_FILE=$env_file "$python" - <<'PY'
 import json
 import os
@@ -34,6 +36,7 @@ values = {
     "dynamodb_port": urlsplit(env["AWS_ENDPOINT_URL_DYNAMODB"]).port,
     "secrets_port": urlsplit(env["AWS_ENDPOINT_URL_SECRETS_MANAGER"]).port,
     "x_port": urlsplit(env["X_API_BASE_URL"]).port,
+    "bluesky_port": urlsplit(env["BLUESKY_SERVICE_URL"]).port,
 }
 for name, value in values.items():
     print(f"{name}={shlex.quote(str(value))}")
@@ -49,7 +52,7 @@ for host in "${hosts[@]}"; do listen+=(--host "$host"); done
 answers() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
 for host in "${hosts[@]}"; do
-  for port in "$dynamodb_port" "$x_port" "$secrets_port"; do
+  for port in "$dynamodb_port" "$x_port" "$secrets_port" "$bluesky_port"; do
     if answers "$host" "$port"; then
       echo "local.sh: something already listens on $host:$port (an earlier make local?)" >&2
       exit 1
@@ -76,8 +79,20 @@ trap 'exit 143' TERM
 pids+=($!)
 "$python" -m herald_dev.fake_x "${listen[@]}" --port "$x_port" --credentials "$credentials" &
 pids+=($!)
+# The Bluesky PDS first: the secret holds the app password of the account it makes.
+"$python" -m herald_dev.bluesky_pds "${listen[@]}" --port "$bluesky_port" \
+  --account hertspolice.bsky.social --secret "$logs/credentials.json" --merge-secret "$credentials" \
+  >"$logs/bluesky.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1200); do
+  grep -q '^its credentials' "$logs/bluesky.log" && break
+  kill -0 "${pids[-1]}" 2>/dev/null || { cat "$logs/bluesky.log" >&2; exit 1; }
+  sleep 0.1
+done
+grep -q '^its credentials' "$logs/bluesky.log" || { cat "$logs/bluesky.log" >&2; exit 1; }
+grep -v '^its credentials' "$logs/bluesky.log"
 "$python" -m herald_dev.fake_secrets "${listen[@]}" --port "$secrets_port" \
-  --secret "$secret=$credentials" &
+  --secret "$secret=$logs/credentials.json" &
 pids+=($!)
 
 # DynamoDB Local prints its export line once the table exists.
@@ -105,6 +120,7 @@ For herald, boto3 or the AWS CLI in this shell:
   export LEDGER_TABLE=$table
   export CREDENTIALS_SECRET=$secret
   export X_API_BASE_URL=http://127.0.0.1:$x_port
+  export BLUESKY_SERVICE_URL=http://127.0.0.1:$bluesky_port
 
 For the function in its Lambda container, built for this machine's architecture
 ($env_file names these services as host.docker.internal):
@@ -118,6 +134,8 @@ Where no container registry is reachable, add a stand-in image built here (as ro
     --invoke-image "\$(scripts/lambda_image.sh)" --skip-pull-image
 
 What the fake X received: curl -s http://127.0.0.1:$x_port/__control/posts
+What is on Bluesky (a campaign whose accounts.bluesky names hertspolice.bsky.social):
+  curl -s 'http://127.0.0.1:$bluesky_port/xrpc/com.atproto.repo.listRecords?repo=hertspolice.bsky.social&collection=app.bsky.feed.post'
 TEXT
 if [[ -n $docker_problem ]]; then
   echo

@@ -62,9 +62,9 @@ def xrpc(
     return answer
 
 
-def create_account(service: str, name: str | None = None) -> PdsAccount:
-    """A new account `<name>.test` (default: a random name) and an app password for it."""
-    handle = f"{name or 'herald-' + secrets.token_hex(4)}.test"
+def create_account(service: str, handle: str | None = None) -> PdsAccount:
+    """A new account (default: a random handle under .test) and an app password for it."""
+    handle = handle or f"herald-{secrets.token_hex(4)}.test"
     password = secrets.token_urlsafe(18)
     created = xrpc(
         service,

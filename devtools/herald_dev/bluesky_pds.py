@@ -246,6 +246,22 @@ def _signal_group(process: subprocess.Popen[str], signum: int) -> None:
         os.killpg(process.pid, signum)
 
 
+def _account_and_secret(
+    url: str, handle: str, secret: Path | None, merge: Path | None, account: str = "hertspolice"
+) -> None:
+    """Create the account; write the secret with its app password (never printed)."""
+    from herald_dev.bluesky_accounts import create_account
+
+    made = create_account(url, handle)
+    print(f"account @{made.handle} ({made.did}), with an app password")
+    if secret is None:
+        return
+    merged = json.loads(merge.read_text(encoding="utf-8")) if merge else {}
+    merged.update(made.secret(account))
+    secret.write_text(json.dumps(merged, indent=2), encoding="utf-8")
+    print(f"its credentials, as account {account!r}, are in the secret {secret}")
+
+
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -256,8 +272,18 @@ def main(argv: list[str] | None = None) -> int:
     add_host_option(parser)
     parser.add_argument("--port", type=int, default=None, help="default: a free port")
     parser.add_argument(
-        "--account", action="store_true", help="create an account and print its app password"
+        "--account",
+        metavar="HANDLE",
+        help="create this account (under .test or .bsky.social) with an app password",
     )
+    parser.add_argument(
+        "--secret",
+        type=Path,
+        metavar="FILE",
+        help="with --account: write a credentials secret (JSON) with the account in it, "
+        "merged with the one in --merge-secret",
+    )
+    parser.add_argument("--merge-secret", type=Path, metavar="FILE")
     args = parser.parse_args(argv)
     if args.install:
         already = is_installed()
@@ -269,10 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     with running((host, *extra_hosts), args.port) as server:
         print(f"the Bluesky PDS answers on {server.url} (started in {server.started_in:.1f}s)")
         if args.account:
-            from herald_dev.bluesky_accounts import create_account
-
-            account = create_account(server.url)
-            print(json.dumps(account.secret()), flush=True)
+            _account_and_secret(server.url, args.account, args.secret, args.merge_secret)
+        sys.stdout.flush()
         try:
             while server.process.poll() is None:
                 time.sleep(0.5)

@@ -40,7 +40,12 @@ from tests.fixtures.host_build import BUILD_TIMINGS
 DOCKER = probe()
 LAMBDA_IMAGE_SCRIPT = REPO_ROOT / "scripts" / "lambda_image.sh"
 LOCAL_SCRIPT = REPO_ROOT / "scripts" / "local.sh"
-SERVICE_URLS = ("AWS_ENDPOINT_URL_DYNAMODB", "X_API_BASE_URL", "AWS_ENDPOINT_URL_SECRETS_MANAGER")
+SERVICE_URLS = (
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "X_API_BASE_URL",
+    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    "BLUESKY_SERVICE_URL",
+)
 REGION = "eu-west-2"
 READY = "Local services are up"
 

@@ -42,6 +42,7 @@ const PlcDatabase = plc.Database
 const { PDS } = pdsModule
 
 const [firstHost, ...moreHosts] = values.host
+const HANDLE_DOMAINS = ['.test', '.bsky.social']
 
 // Listen on the first address only (Express's listen() would take every interface).
 function bindTo(app, host) {
@@ -91,7 +92,8 @@ const pds = await PDS.fromEnv({
   recoveryDidKey: recoveryKey,
   adminPassword: 'admin-pass',
   jwtSecret: 'jwt-secret',
-  serviceHandleDomains: ['.test'],
+  // .bsky.social too, so that `make local` can hold the account a campaign names.
+  serviceHandleDomains: HANDLE_DOMAINS,
   didPlcUrl: plcUrl,
   bskyAppViewUrl: 'https://appview.invalid',
   bskyAppViewDid: 'did:example:invalid',
@@ -110,11 +112,11 @@ await pds.start()
 const extra = []
 for (const host of moreHosts) extra.push(await listenAlso(pds.app, port, host))
 
-// Handles under .test resolve against this PDS (dev-env's mockResolvers), not DNS.
+// Handles under its domains resolve against this PDS (dev-env's mockResolvers), not DNS.
 const idResolver = pds.ctx.idResolver
 const resolveDns = idResolver.handle.resolveDns.bind(idResolver.handle)
 idResolver.handle.resolve = (handle) => {
-  if (!handle.endsWith('.test')) return resolveDns(handle)
+  if (!HANDLE_DOMAINS.some((domain) => handle.endsWith(domain))) return resolveDns(handle)
   return new Promise((resolve) => {
     const options = { host: firstHost, port, path: '/.well-known/atproto-did', headers: { host: handle } }
     const request = http.get(options, (response) => {
