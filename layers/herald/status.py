@@ -9,7 +9,7 @@ final record and nothing that explains it) and SCHEDULED (not yet due).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 
@@ -113,6 +113,17 @@ class Report:
     now: datetime
     pauses: list[Pause]
     rows: list[Row]
+    # Campaigns whose records a simulation made (`herald simulate`), with what it was.
+    simulated: dict[str, str] = field(default_factory=dict)
+
+    def simulation_lines(self) -> list[str]:
+        """One sentence per simulated campaign shown: its records are not real."""
+        shown = dict.fromkeys(r.delivery.key.campaign for r in self.rows)
+        return [
+            f"SIMULATED: the records of {campaign} were {self.simulated[campaign]}."
+            for campaign in shown
+            if campaign in self.simulated
+        ]
 
     def count(self, view: View) -> int:
         return sum(1 for r in self.rows if r.view is view)
@@ -126,12 +137,25 @@ class Report:
         zones = {r.delivery.campaign.timezone.key: r.delivery.campaign.timezone for r in self.rows}
         return next(iter(zones.values())) if len(zones) == 1 else UTC
 
+    def applies(self, pause: Pause) -> bool:
+        """Whether a pause stops anything shown: it is over all campaigns, or one of them."""
+        return pause.scope == ALL_CAMPAIGNS or any(
+            r.delivery.key.campaign == pause.scope for r in self.rows
+        )
+
+    def stray_pauses(self) -> list[Pause]:
+        """Pauses that stop nothing shown (a campaign that is not in the plan): not a reason
+        to show PAUSED, but worth lifting."""
+        return [p for p in self.pauses if not self.applies(p)]
+
     def shown_pauses(self) -> list[ShownPause]:
-        """The pauses, the one over all campaigns first, each naming what it stops."""
+        """The pauses that apply to something shown, the one over all campaigns first, each
+        naming what it stops."""
         titles = {r.delivery.key.campaign: r.delivery.campaign.title for r in self.rows}
         zone = self.zone
         shown = []
-        for pause in sorted(self.pauses, key=lambda p: (p.scope != ALL_CAMPAIGNS, p.scope)):
+        applying = [p for p in self.pauses if self.applies(p)]
+        for pause in sorted(applying, key=lambda p: (p.scope != ALL_CAMPAIGNS, p.scope)):
             what = (
                 "all campaigns"
                 if pause.scope == ALL_CAMPAIGNS
@@ -185,9 +209,14 @@ def classify(
 
 
 def collect(
-    plan: LoadedPlan, ledger: Ledger, now: datetime, campaigns: Sequence[str] | None = None
+    plan: LoadedPlan,
+    ledger: Ledger,
+    now: datetime,
+    campaigns: Sequence[str] | None = None,
+    simulated: dict[str, str] | None = None,
 ) -> Report:
-    """Every delivery of the chosen campaigns (default: all), in due order."""
+    """Every delivery of the chosen campaigns (default: all), in due order. `simulated`
+    names the campaigns whose records a simulation made, with what it was."""
     chosen = set(campaigns) if campaigns else set(plan.campaigns)
     records: dict[DeliveryKey, Record] = {}
     for campaign in sorted(chosen):
@@ -203,7 +232,7 @@ def collect(
         pause = by_scope.get(delivery.key.campaign) or by_scope.get(ALL_CAMPAIGNS)
         view, detail = classify(delivery, found, now, pause)
         rows.append(Row(delivery, found, view, detail))
-    return Report(now, pauses, rows)
+    return Report(now, pauses, rows, dict(simulated or {}))
 
 
 # ---- for a terminal ---------------------------------------------------------------------
@@ -217,6 +246,7 @@ _COLOURS = {
     "DUE": "\x1b[36m",
     "IN PROGRESS": "\x1b[36m",
     "PAUSED": "\x1b[1;41;97m",
+    "SIMULATED": "\x1b[1;44;97m",
 }
 _RESET = "\x1b[0m"
 _LABEL_WIDTH = 36  # at most: a longer label pushes its line's account along
@@ -249,6 +279,12 @@ def _state_lines(report: Report, paint: Paint) -> list[str]:
     ]
     if not lines:
         lines.append("Publishing is running (no pause).")
+    for pause in report.stray_pauses():
+        lines.append(
+            f"Note: a pause on '{pause.scope}' stops no campaign shown here ({pause.reason});"
+            f" lift it with `herald resume --campaign {pause.scope}`."
+        )
+    lines += [paint("SIMULATED", line) for line in report.simulation_lines()]
     lines.append(f"As of {report.now.astimezone(report.zone):%Y-%m-%d %H:%M %Z}.")
     return lines
 
@@ -264,7 +300,11 @@ def _delivery_lines(report: Report, paint: Paint) -> list[str]:
         d = row.delivery
         if d.key.campaign != campaign:
             campaign, day = d.key.campaign, None
-            lines += ["", f"{d.campaign.title} ({d.key.campaign}, {d.campaign.timezone.key})"]
+            simulated = ", simulated" if d.key.campaign in report.simulated else ""
+            lines += [
+                "",
+                f"{d.campaign.title} ({d.key.campaign}, {d.campaign.timezone.key}{simulated})",
+            ]
         local = d.post.at_local
         if local.date() != day:
             day = local.date()

@@ -3,8 +3,8 @@
 Beyond the schema (herald.campaign): every template renders, through the same function
 the publisher uses; every text fits each of its channel's limits as that channel counts it
 (herald.channels.rules); a post carries no more images than its channel takes; no account
-would publish the same text twice (X refuses duplicates). Warnings: posts already in the
-past; texts that differ only in a date.
+would publish the same text twice (X refuses duplicates); no `TODO` placeholder is left.
+Warnings: posts already in the past; texts that differ only in a date.
 """
 
 from __future__ import annotations
@@ -251,6 +251,38 @@ def _past_warnings(campaign: Campaign, problems: list[Problem], now: datetime) -
         )
 
 
+_PLACEHOLDER = re.compile(r"\bTODO\b")
+
+
+def _placeholders(campaign: Campaign, rendered: list[Rendered], problems: list[Problem]) -> None:
+    """A `TODO` that `herald draft` left (or an author wrote) is an error until replaced:
+    in the title, an account's handle or name, a post's text or an image's alt text."""
+    doc = campaign.document
+    if _PLACEHOLDER.search(campaign.title):
+        problems.append(doc.problem(["title"], "the title is still a placeholder (TODO)"))
+    for channel, accounts in campaign.accounts.items():
+        for account in accounts.values():
+            for name in ("handle", "name"):
+                value = getattr(account, name) or ""
+                if _PLACEHOLDER.search(value):
+                    problems.append(
+                        doc.problem(
+                            ["accounts", channel, account.id, name],
+                            f"account '{account.id}' on {title(channel)}: its"
+                            f" {name} is still a placeholder ({value}); put the real one",
+                        )
+                    )
+    for item in rendered:
+        d = item.delivery
+        if _PLACEHOLDER.search(item.text):
+            problems.append(_problem(d, f"{_label(d)} still has a placeholder (TODO) in its text"))
+        for media in d.part.media:
+            if _PLACEHOLDER.search(media.alt):
+                problems.append(
+                    _problem(d, f"{_label(d)}: alt text is still a placeholder (TODO)", media.line)
+                )
+
+
 def validate(paths: Sequence[Path], now: datetime) -> Report:
     """Check every campaign under `paths`; one broken file never hides another's problems."""
     results = load_campaigns(paths)
@@ -263,7 +295,9 @@ def validate(paths: Sequence[Path], now: datetime) -> Report:
     for result in results:
         if result.campaign is None:
             continue
-        report.rendered.extend(_render_all(result.campaign, report.problems))
+        rendered = _render_all(result.campaign, report.problems)
+        report.rendered.extend(rendered)
+        _placeholders(result.campaign, rendered, report.problems)
         _past_warnings(result.campaign, report.problems, now)
     _cross_checks(report.rendered, report.problems, now)
     report.problems = sorted(set(report.problems), key=lambda p: (p.file, p.line, p.message))

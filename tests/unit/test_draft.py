@@ -25,7 +25,7 @@ def load_yaml(path: Path) -> dict:
     return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
 
 
-def test_draft_has_one_post_per_headline(
+def test_draft_has_one_post_per_headline_and_per_quote(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given the seed release and an output path in another folder
@@ -34,9 +34,10 @@ def test_draft_has_one_post_per_headline(
     # When a draft is written for the hertspolice account
     code = run_cli(["draft", str(SEED), "--out", str(out), "--account", "hertspolice"], monkeypatch)
     _, err = capsys.readouterr()
-    # Then it is YAML in the campaign format with one post per headline on the release's day
+    # Then it is YAML in the campaign format with one post per headline and one per quote,
+    # three a day from the release's day
     assert code == 0
-    assert f"wrote {out}: 3 posts" in err
+    assert f"wrote {out}: 5 posts to edit\n" in err
     doc = load_yaml(out)
     assert doc["campaign"] == "safer-internet-day-2021"
     assert doc["timezone"] == "Europe/London"
@@ -45,14 +46,28 @@ def test_draft_has_one_post_per_headline(
     }
     assert doc["defaults"] == {"channels": ["x"]}
     release = load_release(SEED)
-    assert [p["id"] for p in doc["posts"]] == ["headline-1", "headline-2", "headline-3"]
+    assert [p["id"] for p in doc["posts"]] == [
+        "headline-1",
+        "headline-2",
+        "headline-3",
+        "quote-1",
+        "quote-2",
+    ]
     assert [p["at"] for p in doc["posts"]] == [
         "2021-02-09 08:00",
         "2021-02-09 12:00",
         "2021-02-09 17:00",
+        "2021-02-10 08:00",
+        "2021-02-10 12:00",
     ]
-    for post, headline in zip(doc["posts"], release.headlines, strict=True):
+    for post, headline in zip(doc["posts"], release.headlines, strict=False):
         assert post["text"] == f"{headline}. {{{{ release.url }}}}"
+    # A quote's post is its first sentences that fit, and names its speaker
+    assert doc["posts"][3]["text"] == (
+        '"As we continue to move forward through the coronavirus pandemic, the national'
+        " lockdown means we are now increasingly reliant on technology for education,"
+        ' socialisation and leisure activities." – {{ release.quotes[0].speaker }}'
+    )
     # And `release:` points at the release from the output file's folder
     assert (out.parent / doc["release"]).resolve() == SEED.resolve()
     # And it tells the person what to edit
@@ -71,13 +86,15 @@ def test_draft_loads_as_a_campaign(tmp_path: Path) -> None:
     write_draft(release_path, out, account="hertspolice")
     # When the campaign loader reads it
     result = load_campaign(out)
-    # Then it has no errors and its three posts fall on 9 February 2021
+    # Then it has no errors and its five posts fall on 9 and 10 February 2021
     assert result.errors == []
     assert result.campaign is not None
     assert [p.at_local.strftime("%Y-%m-%d %H:%M") for p in result.campaign.posts] == [
         "2021-02-09 08:00",
         "2021-02-09 12:00",
         "2021-02-09 17:00",
+        "2021-02-10 08:00",
+        "2021-02-10 12:00",
     ]
 
 
@@ -110,7 +127,7 @@ def test_draft_to_stdout_with_timezone(
     assert code == 0
     doc = YAML(typ="safe", pure=True).load(out)
     assert doc["timezone"] == "America/New_York"
-    assert len(doc["posts"]) == 3
+    assert len(doc["posts"]) == 5
 
 
 def test_unknown_timezone_is_a_usage_error(
@@ -173,3 +190,67 @@ def test_slug() -> None:
     assert slug("Safer Internet Day 2021!") == "safer-internet-day-2021"
     assert slug("a" * 80) == "a" * 48
     assert slug("¿?") == ""
+
+
+# ---- placeholders: a draft never validates until a person has filled it in ------------------
+
+
+def _draft_next_to(tmp_path: Path, release_text: str, *argv: str) -> Path:
+    (tmp_path / "releases").mkdir()
+    (tmp_path / "releases" / "r.txt").write_text(release_text, encoding="utf-8")
+    out = tmp_path / "r.yaml"
+    assert cli.main(["draft", str(tmp_path / "releases" / "r.txt"), "--out", str(out), *argv]) == 0
+    return out
+
+
+def test_a_drafted_placeholder_account_is_a_validation_error(tmp_path: Path) -> None:
+    # Given a draft written without --account
+    from datetime import UTC, datetime
+
+    from herald.validate import validate
+
+    release = "Barn fire\n07/12/2026\n- A barn burned down\nJo Bloggs said: “Nobody was hurt.”\n"
+    out = _draft_next_to(tmp_path, release)
+    # When it is validated
+    report = validate([out], datetime(2026, 12, 1, tzinfo=UTC))
+    # Then its TODO account is an error at the account's line, and nothing else is
+    assert [(p.line, p.message) for p in report.errors] == [
+        (
+            16,
+            "account 'press-office' on X: its handle is still a placeholder (TODO);"
+            " put the real one",
+        ),
+        (
+            16,
+            "account 'press-office' on X: its name is still a placeholder (TODO: its display"
+            " name); put the real one",
+        ),
+    ]
+    # And with a real account it validates, with a post per headline and per quote
+    text = tmp_path / "real.yaml"
+    argv = ["draft", str(tmp_path / "releases" / "r.txt"), "--out", str(text)]
+    assert cli.main([*argv, "--account", "hertspolice"]) == 0
+    report = validate([text], datetime(2026, 12, 1, tzinfo=UTC))
+    assert report.errors == []
+    assert [r.delivery.key.post for r in report.rendered] == ["headline-1", "quote-1"]
+
+
+def test_a_todo_text_is_a_validation_error(tmp_path: Path) -> None:
+    # Given a quote whose speaker herald could not tell, drafted with a TODO in its text
+    from datetime import UTC, datetime
+
+    from herald.validate import validate
+
+    release = (
+        "Barn fire\n07/12/2026\n"
+        "Speaking after the fire, and on behalf of everyone involved in the response on the"
+        " night, the duty officer at the station, said: “Nobody was hurt, and we are grateful.”\n"
+    )
+    out = _draft_next_to(tmp_path, release, "--account", "hertspolice")
+    text = out.read_text(encoding="utf-8")
+    assert "TODO: who said this" in text
+    # When validated / Then that post is an error until the TODO is replaced
+    report = validate([out], datetime(2026, 12, 1, tzinfo=UTC))
+    assert [p.message for p in report.errors] == [
+        "post 'quote-1' still has a placeholder (TODO) in its text"
+    ]

@@ -243,12 +243,10 @@ def test_markdown_lists_and_quote_after_attribution_forms() -> None:
     [
         (b"", 1, "empty"),
         (b"  \n\n", 1, "empty"),
-        (b"\n\nJust some text.\n", 3, "no front matter"),
         (b"```yaml\ntitle: A\n", 1, "never closed"),
         (b"```yaml\ntitle: A\nurl: x: y\n```\nbody\n", 3, "invalid YAML in the front matter"),
         (b"\n```yaml\ntitle: A\n\turl: b\n```\n", 4, "invalid YAML in the front matter"),
         (b"```yaml\n- a list\n```\n", 2, "must be a mapping"),
-        (b"```yaml\nurl: https://example.org\n```\n", 1, "no title"),
         (b"```yaml\ntitle: A\n```\nok\n\xff\xfe\x00garbage", 5, "not UTF-8"),
         (b"```yaml\ntitle: A\n```\n\x00\x01\x02", 1, "binary"),
     ],

@@ -35,7 +35,8 @@ def test_simulate_prints_what_went_out_when(capsys: pytest.CaptureFixture[str]) 
     lines = out.splitlines()
     assert code == 0 and err == ""
     assert lines[0] == (
-        "Simulating 5 deliveries from 2021-03-27T08:58Z to 2021-03-27T09:02Z (virtual clock)"
+        "Simulating 5 deliveries from 2021-03-27 08:58 GMT (08:58Z)"
+        " to 2021-03-27 09:02 GMT (09:02Z) (virtual clock)"
     )
     assert lines[1].startswith("2021-03-27 09:00:00Z  Published     demo-day-2021/launch")
     assert lines[1].endswith("/.herald/outbox/000001.txt")
@@ -59,23 +60,44 @@ def test_simulate_refuses_a_ledger_with_records_unless_reset(
     # Then it is refused with the ledger named, and --reset starts afresh
     assert again == 1
     assert refused == (
-        "run.sqlite3:1: this ledger already has records from an earlier run;"
-        " add --reset to start afresh\n"
+        "run.sqlite3:1: this ledger already has records of demo-day-2021 from an earlier run;"
+        " add --reset to start those afresh (other campaigns' records stay)\n"
     )
     assert reset == 0
     assert "Published 1. Outbox: out/outbox.jsonl" in out
 
 
+WHAT_TO_WRITE = (
+    "write a day, 2026-12-07, or a day and time, 2026-12-07 08:00 (both in Europe/London),"
+    " or a UTC time, 2026-12-07T08:00Z"
+)
+
+
 @pytest.mark.parametrize(
     ("start", "end", "message"),
     [
-        ("nonsense", "2021-03-27T09:02Z", "--from/--to: Invalid isoformat string: 'nonsense'"),
         (
-            "2021-03-27T08:58",
+            "nonsense",
             "2021-03-27T09:02Z",
-            "--from/--to: '2021-03-27T08:58' has no time zone; write it in UTC with a trailing Z",
+            f"--from 'nonsense': not a time herald can read: {WHAT_TO_WRITE}",
         ),
-        ("2021-03-27T09:02Z", "2021-03-27T08:58Z", "--to is before --from"),
+        (
+            "2021-03-27T25:00Z",
+            "2021-03-27T09:02Z",
+            f"--from '2021-03-27T25:00Z': not a time herald can read: {WHAT_TO_WRITE}",
+        ),
+        ("2021-02-30", "2021-03-27T09:02Z", "--from '2021-02-30': not a day of the calendar"),
+        (
+            "03/27/2021",
+            "2021-03-27T09:02Z",
+            "--from '03/27/2021': is written month first; herald reads dates day first, as a UK"
+            " reader does: write 27 March 2021 or 2021-03-27",
+        ),
+        (
+            "2021-03-27T09:02Z",
+            "2021-03-27T08:58Z",
+            "--to (2021-03-27 08:58Z) is before --from (2021-03-27 09:02Z)",
+        ),
     ],
 )
 def test_simulate_refuses_times_it_cannot_use(
@@ -127,3 +149,46 @@ def test_a_fault_for_a_post_not_in_the_plan_is_refused(
     _, err = capsys.readouterr()
     assert code == 1
     assert err == "<command line>:1: --fault nosuch: no such post\n"
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        ("2021-03-27 08:58", "2021-03-27 09:02"),  # local, in the campaign's zone
+        ("2021-03-27T08:58", "2021-03-27T09:02"),
+        ("27/03/2021 08:58", "2021-03-27T09:02Z"),  # a UK day, and UTC
+        ("2021-03-27T08:58Z", "2021-03-27T10:02+01:00"),  # UTC, and an offset
+    ],
+)
+def test_times_may_be_local_or_utc(
+    start: str, end: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the same five minutes written in the ways a person writes them
+    code = main(["simulate", str(VALID), "--from", start, "--to", end])
+    # Then each is the same simulation
+    out, _ = capsys.readouterr()
+    assert code == 0
+    assert out.splitlines()[0] == (
+        "Simulating 5 deliveries from 2021-03-27 08:58 GMT (08:58Z)"
+        " to 2021-03-27 09:02 GMT (09:02Z) (virtual clock)"
+    )
+
+
+def test_a_day_alone_runs_from_its_first_minute_to_its_last(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["simulate", str(VALID), "--from", "2021-03-27", "--to", "2021-03-27"])
+    out, _ = capsys.readouterr()
+    assert code == 0
+    assert out.splitlines()[0] == (
+        "Simulating 5 deliveries from 2021-03-27 00:00 GMT (00:00Z)"
+        " to 2021-03-27 23:59 GMT (23:59Z) (virtual clock)"
+    )
+    assert "1440 ticks" in out.splitlines()[-1]
+
+
+def test_a_utc_day_with_z_is_its_first_minute(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["simulate", str(VALID), "--from", "2021-03-27Z", "--to", "2021-03-27T00:01Z"])
+    out, _ = capsys.readouterr()
+    assert code == 0
+    assert "from 2021-03-27 00:00 GMT (00:00Z)" in out.splitlines()[0]

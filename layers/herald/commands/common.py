@@ -43,6 +43,14 @@ def add_ledger_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def ledger_args(args: argparse.Namespace) -> str:
+    """The ledger options given, to repeat in a command printed for the user to run."""
+    if getattr(args, "table", None):
+        return f" --table {args.table}"
+    ledger = getattr(args, "ledger", None)
+    return "" if ledger is None or ledger == DEFAULT_LEDGER else f" --ledger {ledger}"
+
+
 def add_rename_check_options(parser: argparse.ArgumentParser) -> None:
     """`--ledger FILE` or `--table NAME`, with no default: the ledger to check renamed
     posts against (herald.renames); without either, none is read."""

@@ -1,4 +1,5 @@
-"""`herald draft PATH [--out FILE]`: write a campaign skeleton from a press release."""
+"""`herald draft PATH [--out FILE]`: write a campaign skeleton from a press release: a post
+per headline and per quote, with `TODO` where only a person can fill in."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "draft",
         help="write a campaign skeleton from a press release",
-        description="Draft a campaign file from a press release: one post per headline at "
-        "suggested times on the release's day, with comments saying what to edit.",
+        description="Draft a campaign file from a press release (text or Markdown; for a"
+        " saved web page run `herald release PAGE --write FILE` first): one post per headline"
+        " and one per quote at suggested times from the release's day, with comments saying"
+        " what to edit. What only a person can fill in is TODO, which validation refuses.",
     )
     parser.add_argument("path", metavar="PATH", help="the press release file")
     parser.add_argument(
@@ -28,10 +31,11 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--account",
-        metavar="NAME",
-        default="press-office",
-        help="name of the X account that posts (default: press-office)",
+        metavar="HANDLE",
+        help="the X account that posts, its handle without @ (default: a TODO to replace)",
     )
+    parser.add_argument("--title", metavar="TEXT", help="the release's title, if it has none")
+    parser.add_argument("--url", metavar="URL", help="the release's web address, if it has none")
     parser.add_argument(
         "--date",
         metavar="YYYY-MM-DD",
@@ -46,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from herald.draft import write_draft
+    from herald.release import ReleaseFields
 
     out = Path(args.out) if args.out else None
     release, text = write_draft(
@@ -55,13 +60,18 @@ def run(args: argparse.Namespace) -> int:
         account=args.account,
         start=args.date,
         force=args.force,
+        fields=ReleaseFields(title=args.title, url=args.url),
     )
-    for warning in release.warnings:
-        print(warning, file=sys.stderr)
+    for notice in release.notices:
+        print(notice, file=sys.stderr)
     if out is None:
         sys.stdout.write(text)
     else:
-        print(f"wrote {out}: {text.count('  - id: ')} posts to edit", file=sys.stderr)
+        todo = sum(
+            line.count("TODO") for line in text.splitlines() if not line.lstrip().startswith("#")
+        )
+        left = f"; replace each TODO ({todo}) before it validates" if todo else ""
+        print(f"wrote {out}: {text.count('  - id: ')} posts to edit{left}", file=sys.stderr)
     return 0
 
 

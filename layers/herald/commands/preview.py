@@ -1,4 +1,5 @@
-"""`herald preview PATH... [--json] [--html FILE]`: every delivery in time order."""
+"""`herald preview PATH... [--json | --markdown] [--html FILE]`: every delivery in time
+order; `--markdown` is the compact day-by-day table a pull request's job summary shows."""
 
 from __future__ import annotations
 
@@ -20,7 +21,14 @@ def register(sub: Any) -> None:
         " out (their problems go to stderr); the others are still shown.",
     )
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    parser.add_argument("--json", action="store_true", help="print a JSON list instead")
+    shape = parser.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="print a JSON list instead")
+    shape.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print a compact day-by-day Markdown table with lengths, cost and problems"
+        " (for a pull request's job summary)",
+    )
     parser.add_argument("--html", type=Path, metavar="FILE", help="write a calendar page")
     parser.add_argument("--now", type=iso_time, help=argparse.SUPPRESS)
     parser.set_defaults(run=run)
@@ -41,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {args.html}", file=sys.stderr)
     if args.json:
         print(preview.to_json(rendered))
+    elif args.markdown:
+        print(preview.to_markdown(rendered, report.problems), end="")
     elif not args.html:
         width = min(shutil.get_terminal_size((100, 24)).columns, 120)
         print(preview.to_table(rendered, width))

@@ -1,9 +1,13 @@
-"""`herald simulate PATH... --from ISO --to ISO`: the real engine on a virtual clock."""
+"""`herald simulate PATH... --from TIME --to TIME`: the real engine on a virtual clock.
+
+Times are local to the campaigns' zone (`2026-12-07`, `2026-12-07 08:00`) or UTC ISO 8601
+(`2026-12-07T08:00Z`). The local ledger is a sandbox: `--reset` forgets the simulated
+campaigns' records and outbox entries only, and every campaign simulated is noted as such,
+so `herald status` says its records are simulated."""
 
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,7 +16,6 @@ from herald.commands.common import (
     add_ledger_option,
     command_line_error,
     open_ledger,
-    parse_time,
 )
 from herald.problems import InputError, Problem
 
@@ -35,15 +38,28 @@ def register(sub: Any) -> None:
         " the timeline of what went out when.",
     )
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    parser.add_argument("--from", dest="start", required=True, help="start, ISO 8601 UTC")
-    parser.add_argument("--to", dest="end", required=True, help="end, ISO 8601 UTC")
+    parser.add_argument(
+        "--from",
+        dest="start",
+        required=True,
+        metavar="TIME",
+        help="start: a local day or time in the campaigns' zone (2026-12-07, 2026-12-07 08:00)"
+        " or UTC (2026-12-07T08:00Z)",
+    )
+    parser.add_argument(
+        "--to",
+        dest="end",
+        required=True,
+        metavar="TIME",
+        help="end, written the same ways (a day alone runs to its last minute)",
+    )
     add_ledger_option(parser)
     parser.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, metavar="DIR")
     parser.add_argument(
         "--reset",
         action="store_true",
-        help="start from an empty ledger and outbox (otherwise refuse to reuse a ledger"
-        " that already has records)",
+        help="forget the simulated campaigns' records and outbox entries first (other"
+        " campaigns' stay); without it a ledger that already has their records is refused",
     )
     parser.add_argument(
         "--jitter",
@@ -60,36 +76,63 @@ def register(sub: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def _times(args: argparse.Namespace) -> tuple[datetime, datetime]:
-    start = parse_time(args.start, "--from/--to")
-    end = parse_time(args.end, "--from/--to")
+def _times(args: argparse.Namespace, plan: LoadedPlan) -> tuple[datetime, datetime]:
+    from herald.simulate import plan_zone
+
+    zone = plan_zone(plan)
+    start = parse_moment(args.start, zone, "--from")
+    end = parse_moment(args.end, zone, "--to", end_of_day=True)
     if end < start:
-        raise command_line_error("--to is before --from")
+        raise command_line_error(
+            f"--to ({end:%Y-%m-%d %H:%MZ}) is before --from ({start:%Y-%m-%d %H:%MZ})"
+        )
     return start, end
 
 
 def _ledger(args: argparse.Namespace, plan: LoadedPlan) -> Ledger:
-    """The SQLite ledger, emptied (with the outbox) by --reset; one that already holds records
-    of the plan's campaigns is refused without it."""
-    if args.reset:
-        for path in (args.ledger, Path(f"{args.ledger}-wal"), Path(f"{args.ledger}-shm")):
-            path.unlink(missing_ok=True)
-        shutil.rmtree(args.outbox, ignore_errors=True)
+    """The SQLite ledger; --reset forgets the plan's campaigns' records and outbox entries
+    (and nothing of any other campaign). One that already holds records of the plan's
+    campaigns is refused without it."""
+    from herald import sandbox
+    from herald.ledger.sqlite import SqliteLedger
+
     ledger = open_ledger(args)  # SQLite: simulate has no --table
-    if not args.reset and any(ledger.records(c) for c in plan.campaigns):
-        message = "this ledger already has records from an earlier run; add --reset to start afresh"
+    assert isinstance(ledger, SqliteLedger)
+    if args.reset:
+        for campaign in plan.campaigns:
+            ledger.delete_campaign(campaign)
+        sandbox.forget(args.ledger, plan.campaigns)
+        published = [(d.key.channel, d.key.account, _rendered(d)) for d in plan.deliveries]
+        sandbox.forget_outbox(args.outbox, published)
+        return ledger
+    used = sorted(c for c in plan.campaigns if ledger.records(c))
+    if used:
+        message = (
+            f"this ledger already has records of {', '.join(used)} from an earlier run;"
+            " add --reset to start those afresh (other campaigns' records stay)"
+        )
         raise InputError([Problem(str(args.ledger), 1, message)])
     return ledger
 
 
+def _rendered(delivery: Any) -> str:
+    from herald.render import RenderError
+
+    try:
+        return str(delivery.render())
+    except RenderError:
+        return ""
+
+
 def run(args: argparse.Namespace) -> int:
-    from herald import simulate
+    from herald import sandbox, simulate
     from herald.campaign_schema import CHANNELS
     from herald.channels.outbox import OutboxChannel
+    from herald.commands.common import now
     from herald.plan import load_plan_strict
 
-    start, end = _times(args)
     plan = load_plan_strict(args.paths)
+    start, end = _times(args, plan)
     ledger = _ledger(args, plan)
     clock = simulate.VirtualClock(start)
     faults = _faults(plan, args.fault)
@@ -100,7 +143,11 @@ def run(args: argparse.Namespace) -> int:
     }
     timeline = simulate.Timeline(echo=print)
     jitter = simulate.uniform_jitter() if args.jitter else None
-    print(f"Simulating {len(plan)} deliveries from {args.start} to {args.end} (virtual clock)")
+    print(
+        f"Simulating {len(plan)} deliveries from {simulate.shown(start, plan)}"
+        f" to {simulate.shown(end, plan)} (virtual clock)"
+    )
+    sandbox.mark(args.ledger, plan.campaigns, start, end, now())
     summaries = simulate.run(plan, ledger, channels, start, end, timeline, jitter, clock)
     totals: dict[str, int] = {}
     for summary in summaries:
@@ -111,6 +158,17 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(summaries)} ticks: {shown}. Outbox: {args.outbox}/outbox.jsonl")
     sys.stdout.flush()
     return 0
+
+
+def parse_moment(text: str, zone: Any, option: str, *, end_of_day: bool = False) -> datetime:
+    """A --from/--to value (see `herald.simulate.read_moment`); an error on the command line
+    that says what to write when it is none."""
+    from herald.simulate import MomentError, read_moment
+
+    try:
+        return read_moment(text, zone, end_of_day=end_of_day)
+    except MomentError as error:
+        raise command_line_error(f"{option} {text!r}: {error}") from None
 
 
 def _faults(plan: LoadedPlan, specs: list[str]) -> dict[str, str]:

@@ -33,7 +33,12 @@ def run(args: argparse.Namespace) -> int:
     from herald.commands.common import load_plan, now_from, open_ledger
 
     plan = load_plan(args.campaigns)
-    report = status.collect(plan, open_ledger(args), now_from(args), args.campaign)
+    simulated: dict[str, str] = {}
+    if not args.table:
+        from herald.sandbox import simulated as simulations
+
+        simulated = {c: s.describe() for c, s in simulations(args.ledger).items()}
+    report = status.collect(plan, open_ledger(args), now_from(args), args.campaign, simulated)
     print(status.status_text(report, colour=sys.stdout.isatty()))
     if args.html:
         from herald.pages.status import write_status

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from herald.problems import Problem
 
 from herald.commands.common import (
     add_rename_check_options,
@@ -32,6 +35,13 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--quiet", "-q", action="store_true", help="print errors only, not warnings"
     )
+    parser.add_argument(
+        "--format",
+        choices=("text", "github"),
+        default="text",
+        help="github: also print each problem as a GitHub Actions annotation (on stdout), so"
+        " a pull request shows it on its line",
+    )
     add_rename_check_options(parser)
     parser.set_defaults(run=run)
 
@@ -45,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
     for problem in [*report.problems, *renamed]:
         if problem.is_error or not args.quiet:
             print(problem, file=sys.stderr)
+            if args.format == "github":
+                print(annotation(problem))
     if report.errors:
         count = len(report.errors)
         print(f"{count} error{'s' if count != 1 else ''}; nothing was published.", file=sys.stderr)
@@ -52,3 +64,15 @@ def run(args: argparse.Namespace) -> int:
     deliveries = len(report.rendered)
     print(f"{len(report.campaigns)} campaign(s) valid: {deliveries} deliveries.")
     return 0
+
+
+def annotation(problem: Problem) -> str:
+    """A problem as a GitHub Actions workflow command: an annotation on its file and line."""
+    level = "error" if problem.is_error else "warning"
+
+    def escaped(text: str, *, prop: bool = False) -> str:
+        text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        return text.replace(":", "%3A").replace(",", "%2C") if prop else text
+
+    where = f"file={escaped(problem.file, prop=True)},line={problem.line}"
+    return f"::{level} {where},title=herald validate::{escaped(problem.message)}"

@@ -170,6 +170,13 @@ class SqliteLedger:
             ).fetchall()
         return [_record(dict(row)) for row in rows]
 
+    def delete_campaign(self, campaign: str) -> int:
+        """Forget every record of one campaign (a local simulation starting afresh); the
+        records of other campaigns and the pauses stay. Returns how many were deleted."""
+        with self._transaction() as connection:
+            cursor = connection.execute("DELETE FROM deliveries WHERE campaign = ?", [campaign])
+        return cursor.rowcount
+
     def pauses(self) -> list[Pause]:
         with self._lock:
             rows = self._connection.execute("SELECT * FROM pauses ORDER BY scope").fetchall()

@@ -119,7 +119,11 @@ def _data_uri(path: Path) -> str | None:
 def _problem_places(delivery: LoadedDelivery) -> set[tuple[str, int]]:
     """Where in its file a problem about this delivery would point."""
     files = {delivery.campaign.name, str(delivery.campaign.path.resolve())}
-    lines = {delivery.part.line, *(m.line for m in delivery.part.media)}
+    part = delivery.part
+    lines = {part.line, *(m.line for m in part.media)}
+    for spot, (start, exact) in part.spots.items():  # every line of its templates
+        template = part.text if spot == "text" else part.overrides.get(spot, "")
+        lines.update(range(start, start + (template.count("\n") + 1 if exact else 1)))
     if delivery.part.number == 1:
         lines.add(delivery.post.line)
     return {(f, line) for f in files for line in lines}
