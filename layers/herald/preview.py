@@ -111,8 +111,8 @@ def to_table(rendered: Sequence[Rendered], width: int = 100) -> str:
         header = (
             f"{local:%H:%M %Z}  ({d.at.astimezone(UTC):%H:%MZ})"
             f"  {d.key.channel} @{d.account.handle}"
-            f"  {d.key.campaign}/{d.key.post}{thread}{reply}  [{item.weighted_length}/{item.limit}"
-            f"{'' if item.unit == 'characters' else ' ' + item.unit}]"
+            f"  {d.key.campaign}/{d.key.post}{thread}{reply}"
+            f"  [{item.weighted_length}/{item.limit}{_unit(item)}]"
         )
         lines.append(header)
         for paragraph in item.text.splitlines() or [""]:
@@ -127,6 +127,11 @@ def to_table(rendered: Sequence[Rendered], width: int = 100) -> str:
     )
     lines.extend(cost_lines(rendered))
     return "\n".join(lines).lstrip("\n")
+
+
+def _unit(item: Rendered) -> str:
+    """The unit after a length, when it is not characters (` graphemes` on Bluesky)."""
+    return "" if item.unit == "characters" else f" {item.unit}"
 
 
 def _cell(text: str) -> str:
@@ -151,7 +156,9 @@ def to_markdown(rendered: Sequence[Rendered], problems: Sequence[Any] = (), widt
         + (f" ({', '.join(campaigns)})" if campaigns else "")
         + f"; {plural(len(errors), 'error')}, {plural(len(warnings), 'warning')}."
     )
-    lines += [summary, "", f"**{cost(items).describe()}**"]
+    lines.append(summary)
+    for line in cost_lines(items):
+        lines += ["", f"**{line}**"]
     if problems:
         lines += ["", "### Problems", ""]
         for problem in sorted(problems, key=lambda p: (not p.is_error, p.file, p.line)):
@@ -176,7 +183,7 @@ def to_markdown(rendered: Sequence[Rendered], problems: Sequence[Any] = (), widt
         over = " ⚠️" if item.weighted_length > item.limit else ""
         lines.append(
             f"| {local:%H:%M %Z} | `{post}` | {d.key.channel} @{_cell(d.account.handle)} |"
-            f" {item.weighted_length}/{item.limit}{over} | {_cell(text)} |"
+            f" {item.weighted_length}/{item.limit}{_unit(item)}{over} | {_cell(text)} |"
         )
     if not items:
         lines += ["", "Nothing to publish: no campaign without errors has a post."]

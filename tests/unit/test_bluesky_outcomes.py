@@ -321,3 +321,35 @@ def test_unresolvable_mentions_stay_text_and_a_limited_resolve_waits() -> None:
     assert "facets" not in json.loads(create.body or b"{}")["record"]
     waiting = publish(channel(), "Hello @busy.bsky.social")
     assert waiting.kind is OutcomeKind.RATE_LIMITED
+
+
+def test_a_new_login_reads_the_app_password_the_secret_holds_now() -> None:
+    # Given a session made with one app password, then the password rotated in the secret
+    secret = {"bluesky": {"hertspolice": {"identifier": HANDLE, "app_password": PASSWORD}}}
+    transport = Scripted(
+        com_atproto_server_createSession=[ok(SESSION), ok(SESSION)],
+        com_atproto_repo_createRecord=[ok(CREATED), error(400, "ExpiredToken"), ok(CREATED)],
+        com_atproto_server_refreshSession=[error(400, "InvalidToken", "Token has been revoked")],
+    )
+    channel = channel_with(transport, secret=secret)
+    assert publish(channel).kind is OutcomeKind.SENT
+    secret["bluesky"]["hertspolice"]["app_password"] = "new1-new2-new3-new4"
+    # When the old session's tokens are refused
+    assert publish(channel).kind is OutcomeKind.SENT
+    # Then the new login used the new app password
+    logins = [json.loads(r.body or b"{}") for m, r, _ in transport.calls if m.endswith("Session")]
+    assert [b.get("password") for b in logins if "password" in b] == [
+        PASSWORD,
+        "new1-new2-new3-new4",
+    ]
+
+
+def test_a_refused_new_login_after_a_refused_token_is_reconnect_not_unknown() -> None:
+    transport = Scripted(
+        com_atproto_server_createSession=[ok(SESSION), error(401, "AuthenticationRequired")],
+        com_atproto_repo_createRecord=[error(400, "ExpiredToken")],
+        com_atproto_server_refreshSession=[error(400, "ExpiredToken")],
+    )
+    outcome = publish(channel_with(transport))
+    assert (outcome.kind, outcome.retryable) == (OutcomeKind.FAILED, False)
+    assert "reconnect the account" in str(outcome.reason)

@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SERVICE = "https://bsky.social"
 POST = "app.bsky.feed.post"
+CREATE = "com.atproto.repo.createRecord"
 CREDENTIAL_KEYS = ("identifier", "app_password")
 # A key makes a repeat harmless, so an attempt found absent is repeated at once (no gap
 # between read-backs), up to three times inside the delivery's window.
@@ -179,11 +180,15 @@ class BlueskyChannel:
     ) -> Outcome:
         body = {"repo": login.did, "collection": POST, "rkey": rkey, "record": record}
         try:
-            answer = session.call("com.atproto.repo.createRecord", body=body)
+            answer = session.call(CREATE, body=body)
         except XrpcError as error:
+            if error.method != CREATE:  # renewing the session was refused: nothing sent
+                return outcome_for_error(error, Stage.SESSION, account)
             if error.status == 500:
                 return self._settle_refused_key(account, session, login, rkey, error)
             return outcome_for_error(error, Stage.POST, account)
+        except CredentialsError as error:  # the secret, read for a new login: nothing sent
+            return _no_credentials(error)
         except Exception as error:
             return outcome_for_exception(error, Stage.POST)
         uri, cid = str(answer.get("uri", "")), answer.get("cid")
@@ -362,18 +367,22 @@ class BlueskyChannel:
             if session is not None:
                 return session
             try:
-                keys = self._credentials.keys_for(self.name, account, CREDENTIAL_KEYS)
+                self._login_keys(account)
             except CredentialsError as error:
                 return _no_credentials(error)
             session = XrpcSession(
                 self.service_of(account),
-                keys["identifier"],
-                keys["app_password"],
+                lambda: self._login_keys(account),
                 self._requests_session(),
                 self.timeout,
             )
             self._sessions[account] = session
             return session
+
+    def _login_keys(self, account: str) -> tuple[str, str]:
+        """The account's identifier and app password, as the secret holds them now."""
+        keys = self._credentials.keys_for(self.name, account, CREDENTIAL_KEYS)
+        return keys["identifier"], keys["app_password"]
 
     def _checked_login(self, account: str, session: XrpcSession) -> Login | Outcome:
         """Log in (once); refuse, before anything is sent, an app password that belongs
@@ -382,6 +391,8 @@ class BlueskyChannel:
             login = session.ensure_login()
         except XrpcError as error:
             return outcome_for_error(error, Stage.SESSION, account)
+        except CredentialsError as error:
+            return _no_credentials(error)
         except Exception as error:
             return outcome_for_exception(error, Stage.SESSION)
         settings = self._accounts.get(account)

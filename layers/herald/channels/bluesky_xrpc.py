@@ -17,7 +17,7 @@ carry the app password or a token.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -61,14 +61,14 @@ class XrpcSession:
     def __init__(
         self,
         service: str,
-        identifier: str,
-        app_password: str,
+        login_keys: Callable[[], tuple[str, str]],
         http: requests.Session,
         timeout: tuple[float, float] = (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT),
     ) -> None:
         self.service = service.rstrip("/")
-        self._identifier = identifier
-        self._password = app_password
+        # (identifier, app password), read afresh for each new session: an app password
+        # rotated in the secret is used from the next login on.
+        self._login_keys = login_keys
         self._http = http
         self.timeout = timeout
         self._lock = threading.Lock()
@@ -78,7 +78,7 @@ class XrpcSession:
         self.sessions_created = 0  # createSession calls made (the scarce ones)
 
     def __repr__(self) -> str:
-        return f"XrpcSession(service={self.service!r}, identifier={self._identifier!r})"
+        return f"XrpcSession(service={self.service!r}, login={self.login!r})"
 
     def ensure_login(self) -> Login:
         """The session's DID and handle, logging in if there is no session yet."""
@@ -131,8 +131,9 @@ class XrpcSession:
             self._keep(answer)
 
     def _create_session(self) -> None:
+        identifier, password = self._login_keys()
         self.sessions_created += 1
-        body = {"identifier": self._identifier, "password": self._password}
+        body = {"identifier": identifier, "password": password}
         self._keep(self._send("com.atproto.server.createSession", None, body, None, None, None))
 
     def _keep(self, answer: Mapping[str, Any]) -> None:
