@@ -113,6 +113,9 @@ class LoadResult:
     path: Path
     campaign: Campaign | None
     problems: list[Problem]
+    # A refused file's posts that passed, built for validation to check further (their
+    # templates, lengths, media) in the same run. Never published: `campaign` is None.
+    checked: Campaign | None = None
 
     @property
     def errors(self) -> list[Problem]:
@@ -234,12 +237,37 @@ def load_campaign(path: Path) -> LoadResult:
     except ValidationError as error:
         problems = schema_problems(doc, error.errors())
         problems += _loose_checks(doc, problems)
-        return LoadResult(path, None, _dedupe(problems))
+        return _without_broken_posts(doc, error.errors(), _dedupe(problems))
     return _build(doc, spec)
 
 
-def _build(doc: yamlsource.Document, spec: CampaignSpec) -> LoadResult:
-    """The campaign a schema-valid file describes, once its meaning checks out."""
+def _without_broken_posts(
+    doc: yamlsource.Document, errors: list[Any], problems: list[Problem]
+) -> LoadResult:
+    """A file whose schema errors all lie inside some of its posts: refused, with the rest
+    of it built as `checked`, so that one run also reports the other posts' template,
+    length and media problems. Errors anywhere else leave nothing to check further."""
+    broken = {e["loc"][1] for e in errors if len(e["loc"]) > 1 and e["loc"][0] == "posts"}
+    posts = doc.data.get("posts")
+    if not isinstance(posts, list) or any(e["loc"][:1] != ("posts",) for e in errors):
+        return LoadResult(doc.path, None, problems)
+    kept = [i for i in range(len(posts)) if i not in broken]
+    if not kept or len(broken) != len({e["loc"][1] for e in errors if len(e["loc"]) > 1}):
+        return LoadResult(doc.path, None, problems)
+    try:
+        spec = CampaignSpec.model_validate({**doc.data, "posts": [posts[i] for i in kept]})
+    except ValidationError:
+        return LoadResult(doc.path, None, problems)
+    rest = _build(doc, spec, kept)
+    checked = rest.campaign or rest.checked
+    return LoadResult(doc.path, None, _dedupe(problems + rest.problems), checked)
+
+
+def _build(
+    doc: yamlsource.Document, spec: CampaignSpec, post_indices: Sequence[int] | None = None
+) -> LoadResult:
+    """The campaign a schema-valid file describes, once its meaning checks out. Posts are
+    the file's `posts[i]` for each i of `post_indices` (all of them by default)."""
     problems: list[Problem] = []
     zone = _zone(doc, spec.timezone, problems)
     max_lateness = _max_lateness(doc, spec.max_lateness, problems)
@@ -248,8 +276,8 @@ def _build(doc: yamlsource.Document, spec: CampaignSpec) -> LoadResult:
         release, release_path = _load_release(doc, spec.release, problems)
     _check_variables(doc, spec.variables, problems)
     accounts = _accounts(doc, spec, problems)
-    posts = _posts(doc, spec, zone, accounts, problems)
-    if any(p.is_error for p in problems) or zone is None:
+    posts = _posts(doc, spec, zone, accounts, problems, post_indices)
+    if zone is None:
         return LoadResult(doc.path, None, _dedupe(problems))
     campaign = Campaign(
         id=spec.campaign,
@@ -264,6 +292,8 @@ def _build(doc: yamlsource.Document, spec: CampaignSpec) -> LoadResult:
         posts=tuple(sorted(posts, key=lambda p: (p.at, p.line))),
         document=doc,
     )
+    if any(p.is_error for p in problems):  # refused; what passed is still checked further
+        return LoadResult(doc.path, None, _dedupe(problems), campaign)
     return LoadResult(doc.path, campaign, _dedupe(problems))
 
 
@@ -403,13 +433,15 @@ def _posts(
     zone: ZoneInfo | None,
     accounts: dict[str, dict[str, Account]],
     problems: list[Problem],
+    post_indices: Sequence[int] | None = None,
 ) -> list[Post]:
     """Each post checked and dated. A post without a usable time is left out; its problem
-    says why."""
+    says why. `post_indices`: the index in the file's `posts` of each of `spec.posts`."""
     default_channels = spec.defaults.channels or list(accounts)
     seen_ids: dict[str, int] = {}
     posts: list[Post] = []
-    for index, post_spec in enumerate(spec.posts):
+    indices = range(len(spec.posts)) if post_indices is None else post_indices
+    for index, post_spec in zip(indices, spec.posts, strict=True):
         loc: list[str | int] = ["posts", index]
         _check_unique_id(doc, loc, post_spec.id, seen_ids, problems)
         channels = tuple(post_spec.channels or default_channels)

@@ -34,7 +34,7 @@ def schema_problems(doc: yamlsource.Document, errors: Sequence[Any]) -> list[Pro
     shapes (a thread item is text or a mapping), only the errors of the shape the author
     evidently meant are kept; if no shape fits, one sentence lists them all."""
     by_loc: dict[tuple[str | int, ...], list[Any]] = {}
-    for error in errors:
+    for error in _without_misspelt_keys(doc.data, errors):
         by_loc.setdefault(tuple(_clean_loc(doc.data, error)), []).append(error)
     problems = []
     for loc_key, group in by_loc.items():
@@ -53,6 +53,25 @@ def schema_problems(doc: yamlsource.Document, errors: Sequence[Any]) -> list[Pro
             where, message = _schema_message(doc.data, loc, error)
             problems.append(doc.problem(where, message))
     return problems
+
+
+def _without_misspelt_keys(data: Any, errors: Sequence[Any]) -> list[Any]:
+    """A misspelt key is one problem, not two: where a mapping has an unknown key close to
+    a required key it lacks ('txet' for 'text'), the unknown key's message says "did you
+    mean" and the missing key's is dropped."""
+    unknown: dict[tuple[Any, ...], list[str]] = {}
+    for error in errors:
+        if error["type"] == "extra_forbidden" and error["loc"]:
+            unknown.setdefault(tuple(error["loc"][:-1]), []).append(str(error["loc"][-1]))
+    kept = []
+    for error in errors:
+        loc = tuple(error["loc"])
+        if error["type"] == "missing" and loc:
+            near = difflib.get_close_matches(str(loc[-1]), unknown.get(loc[:-1], []), n=1)
+            if near:
+                continue
+        kept.append(error)
+    return kept
 
 
 def _no_shape_fits(data: Any, loc: list[str | int], wrong_type: list[Any]) -> str:

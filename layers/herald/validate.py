@@ -293,12 +293,13 @@ def validate(paths: Sequence[Path], now: datetime) -> Report:
         shown = ", ".join(str(p) for p in paths)
         report.problems.append(Problem(shown, 1, "no campaign files (*.yaml) found here"))
     for result in results:
-        if result.campaign is None:
+        campaign = result.campaign or result.checked  # a refused file's posts that passed
+        if campaign is None:
             continue
-        rendered = _render_all(result.campaign, report.problems)
+        rendered = _render_all(campaign, report.problems)
         report.rendered.extend(rendered)
-        _placeholders(result.campaign, rendered, report.problems)
-        _past_warnings(result.campaign, report.problems, now)
+        _placeholders(campaign, rendered, report.problems)
+        _past_warnings(campaign, report.problems, now)
     _cross_checks(report.rendered, report.problems, now)
     report.problems = sorted(set(report.problems), key=lambda p: (p.file, p.line, p.message))
     return report
