@@ -195,15 +195,17 @@ def _cross_checks(rendered: list[Rendered], problems: list[Problem], now: dateti
             line = first.part.line_for(key.channel)
             same_file = first.campaign.name == item.delivery.campaign.name
             where = f"line {line}" if same_file else f"{first.campaign.name}:{line}"
-            problems.append(
-                _problem(
-                    item.delivery,
-                    f"{_label(item.delivery)} has the same text as {_label(first)}"
-                    f" ({where});"
-                    f" {title(key.channel)} refuses"
-                    f" duplicates from one account",
+            rules = rules_for(key.channel)
+            same = f"{_label(item.delivery)} has the same text as {_label(first)} ({where});"
+            if rules.refuses_duplicates:
+                message = f"{same} {rules.title} refuses duplicates from one account"
+                problems.append(_problem(item.delivery, message))
+            else:
+                message = f"{same} {rules.title} would publish it twice"
+                line = item.delivery.part.line_for(key.channel)
+                problems.append(
+                    Problem(item.delivery.campaign.name, line, message, Severity.WARNING)
                 )
-            )
             continue
         by_text[exact] = item
         shape = (*account, _without_dates(item.text))

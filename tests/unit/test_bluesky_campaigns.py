@@ -211,3 +211,17 @@ print(sorted(m for m in names if m in sys.modules), sorted(channels.built))
     # Then no channel was built and nothing of Bluesky was imported
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[] []"
+
+
+def test_the_same_text_twice_is_a_warning_on_bluesky_which_would_post_it_twice(
+    tmp_path: Path,
+) -> None:
+    # Given two posts with one text, to X and Bluesky
+    second = post("Same words").replace("id: launch", "id: again").replace("08:00", "09:00")
+    report = validate([campaign(tmp_path, post("Same words") + second)], NOW)
+    # Then X's refusal is an error, Bluesky's double post a warning
+    said = {(p.is_error, p.message.split("; ")[-1]) for p in report.problems if "same" in p.message}
+    assert said == {
+        (True, "X refuses duplicates from one account"),
+        (False, "Bluesky would publish it twice"),
+    }

@@ -185,7 +185,7 @@ class BlueskyChannel:
             if error.method != CREATE:  # renewing the session was refused: nothing sent
                 return outcome_for_error(error, Stage.SESSION, account)
             if error.status == 500:
-                return self._settle_refused_key(account, session, login, rkey, error)
+                return self._settle_refused_key(session, login, rkey, error)
             return outcome_for_error(error, Stage.POST, account)
         except CredentialsError as error:  # the secret, read for a new login: nothing sent
             return _no_credentials(error)
@@ -200,7 +200,7 @@ class BlueskyChannel:
         return Outcome(OutcomeKind.SENT, remote_id=uri, url=post_url(login.handle, uri), cid=cid)
 
     def _settle_refused_key(
-        self, account: str, session: XrpcSession, login: Login, rkey: str, error: XrpcError
+        self, session: XrpcSession, login: Login, rkey: str, error: XrpcError
     ) -> Outcome:
         """A 500 to the create: the server's answer to a key that already holds a record
         (an earlier attempt's), or a fault of its own. Reading the key back tells which."""

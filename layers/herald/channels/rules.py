@@ -63,6 +63,9 @@ class ChannelRules:
     refusal: Callable[[str], str | None] = lambda text: None
     price: Callable[[bool], Decimal] = lambda has_url: Decimal(0)
     has_url: Callable[[str], bool] = lambda text: "://" in text
+    # The network refuses the same text twice from one account (validation: an error);
+    # otherwise the same text twice is only a warning: it would be published twice.
+    refuses_duplicates: bool = True
 
 
 def _x_measure(text: str, account: AccountSettings) -> list[Measure]:
@@ -123,6 +126,7 @@ BLUESKY = ChannelRules(
     measure=_bluesky_measure,
     media=MediaRules(max_count=4, max_bytes=2_000_000),
     has_url=_bluesky_has_url,
+    refuses_duplicates=False,
 )
 
 RULES: dict[str, ChannelRules] = {rules.name: rules for rules in (X, BLUESKY)}
