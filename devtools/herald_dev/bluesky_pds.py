@@ -105,7 +105,11 @@ def _install_into(folder: Path, echo: bool) -> None:
     # No install scripts: the one native module that needs building is built next, for Node 22.
     _run([npm, "ci", "--ignore-scripts", *quiet], folder, echo, "npm ci")
     node_dir = node_binary(folder).parents[1]
-    env = {**os.environ, "PATH": f"{node_dir / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {
+        **os.environ,
+        "PATH": f"{node_dir / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        "JOBS": "max",  # node-gyp compiles on every core
+    }
     _run(
         [npm, "rebuild", "better-sqlite3", f"--nodedir={node_dir}", *quiet],
         folder,
