@@ -479,9 +479,16 @@ def test_a_revoked_app_password_fails_with_reconnect_and_is_never_shown(
     assert record is not None and record.state is State.FAILED and not record.retryable
     assert "reconnect the account" in str(record.reason)
     assert record.attempts <= 1
-    # And the app password is nowhere: not in the ledger, not in the logs
+    # And the app password is nowhere: not in the ledger, the logs or the status page
+    from herald.pages.status import status_html
+    from herald.status import collect, status_text
+
+    report = collect(plan, ledger, DUE + timedelta(minutes=2))
+    shown = status_text(report) + status_html(report)
+    assert "reconnect the account" in shown
     assert account.app_password not in repr(record)
     assert account.app_password not in caplog.text
+    assert account.app_password not in shown
     assert list_posts(bluesky_pds.url, account.did) == []
 
 
