@@ -225,3 +225,26 @@ def test_the_same_text_twice_is_a_warning_on_bluesky_which_would_post_it_twice(
         (True, "X refuses duplicates from one account"),
         (False, "Bluesky would publish it twice"),
     }
+
+
+def test_the_compiled_plan_keeps_the_bluesky_accounts_settings(tmp_path: Path) -> None:
+    from herald.compiled_plan import write_index
+    from herald.plan import load_plan
+
+    accounts = ACCOUNTS.replace(
+        "{handle: hertspolice.bsky.social}",
+        "{handle: '@hertspolice.bsky.social', service: 'https://pds.example.org', link_card: true}",
+    )
+    campaign(tmp_path, post("Hello"), accounts)
+    plan, problems = load_plan([tmp_path])
+    write_index(tmp_path, plan, [str(p) for p in problems if p.is_error])
+    _, compiled, _ = runtime.load_plan_for(tmp_path)
+    assert compiled["bluesky"]["hertspolice"] == {
+        "handle": "hertspolice.bsky.social",
+        "service": "https://pds.example.org",
+        "link_card": True,
+        "user_id": None,
+    }
+    settings = Settings("t", "s", "https://api.x.test", tmp_path, None)
+    bluesky = runtime.channels_for(compiled, StaticCredentials({}), settings)["bluesky"]
+    assert bluesky.service_of("hertspolice") == "https://pds.example.org"  # type: ignore[attr-defined]
