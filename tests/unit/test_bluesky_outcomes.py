@@ -353,3 +353,21 @@ def test_a_refused_new_login_after_a_refused_token_is_reconnect_not_unknown() ->
     outcome = publish(channel_with(transport))
     assert (outcome.kind, outcome.retryable) == (OutcomeKind.FAILED, False)
     assert "reconnect the account" in str(outcome.reason)
+
+
+def test_a_limit_with_nothing_left_is_not_asked_again_before_its_reset() -> None:
+    # Given a create whose answer says the write limit has nothing left until its reset
+    reset = int((datetime.now(UTC) + timedelta(minutes=30)).timestamp())
+    spent = {"ratelimit-remaining": "0", "ratelimit-reset": str(reset)}
+    transport = Scripted(
+        com_atproto_server_createSession=[ok(SESSION)],
+        com_atproto_repo_createRecord=[ok(CREATED, **spent)],
+    )
+    channel = channel_with(transport)
+    assert publish(channel).kind is OutcomeKind.SENT
+    # When the next post is published
+    outcome = publish(channel)
+    # Then it waits for the reset without a request
+    assert outcome.kind is OutcomeKind.RATE_LIMITED
+    assert outcome.retry_at == datetime.fromtimestamp(reset, UTC)
+    assert transport.methods().count("com.atproto.repo.createRecord") == 1

@@ -5,7 +5,9 @@ A session is made once with `com.atproto.server.createSession` (the identifier a
 password), which Bluesky limits to 30 per 5 minutes and 300 per day: never one per post.
 When the access token expires (`ExpiredToken`), it is renewed once with the refresh token
 (`refreshSession`, which rotates it); only when that is refused too is a new session made.
-Every request has explicit (connect, read) timeouts. Nothing here sleeps or retries a
+Every request has explicit (connect, read) timeouts. A method whose `ratelimit-remaining`
+reached 0 is not called again before its `ratelimit-reset`: the call fails at once as a
+429 would. Nothing here sleeps or retries a
 request that may have been processed: a refused token is the one case repeated, because
 the server refused it before doing anything.
 
@@ -16,6 +18,7 @@ carry the app password or a token.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -75,6 +78,8 @@ class XrpcSession:
         self._access: str | None = None
         self._refresh: str | None = None
         self.login: Login | None = None
+        # per method: until when the server said no request of it is left (ratelimit-*)
+        self._spent_until: dict[str, datetime] = {}
         self.sessions_created = 0  # createSession calls made (the scarce ones)
 
     def __repr__(self) -> str:
@@ -150,6 +155,10 @@ class XrpcSession:
         content_type: str | None,
         token: str | None,
     ) -> dict[str, Any]:
+        spent = self._spent_until.get(method)
+        if spent is not None and spent > datetime.now(UTC):
+            # the server said this limit has no request left until `spent`: do not ask
+            raise XrpcError(method, 429, "RateLimitExceeded", "none left until its reset", spent)
         url = f"{self.service}/xrpc/{method}"
         headers = {"authorization": f"Bearer {token}"} if token else {}
         if data is not None:
@@ -159,6 +168,7 @@ class XrpcSession:
             response = self._http.post(url, json=body, headers=headers, timeout=self.timeout)
         else:
             response = self._http.get(url, params=params, headers=headers, timeout=self.timeout)
+        self._note_limit(method, response.headers)
         answer = _json(response)
         if response.status_code != 200:
             raise XrpcError(
@@ -169,6 +179,16 @@ class XrpcSession:
                 retry_at(response.status_code, response.headers),
             )
         return answer
+
+    def _note_limit(self, method: str, headers: Mapping[str, str]) -> None:
+        """Remember when a method's limit has nothing left (`ratelimit-remaining: 0`)."""
+        lowered = {name.lower(): str(value).strip() for name, value in headers.items()}
+        if lowered.get("ratelimit-remaining") != "0":
+            self._spent_until.pop(method, None)
+            return
+        with contextlib.suppress(KeyError, ValueError, OverflowError, OSError):
+            reset = int(lowered["ratelimit-reset"])
+            self._spent_until[method] = datetime.fromtimestamp(reset, UTC)
 
 
 def retry_at(
