@@ -10,6 +10,7 @@ from pathlib import Path
 from bench.busy import AT_LOCAL
 from bench.common import CAMPAIGNS, GeneratedPost, Section, percentile, write_campaign
 from herald.channels.outbox import OutboxChannel
+from herald.channels.rules import RULES
 from herald.engine import Event
 from herald.ledger.sqlite import SqliteLedger
 from herald.plan import LoadedPlan, load_plan_strict
@@ -38,7 +39,7 @@ def simulate_plan(plan: LoadedPlan, folder: Path) -> dict[str, float | int]:
         simulate(
             plan,
             ledger,
-            {"x": OutboxChannel(folder / "outbox")},
+            {name: OutboxChannel(folder / "outbox", channel=name) for name in RULES},
             first - timedelta(minutes=1),
             last + timedelta(minutes=30),
             timeline,

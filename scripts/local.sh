@@ -3,6 +3,8 @@
 # running herald against local services. Until Ctrl-C:
 #   - DynamoDB Local on :8000, with the ledger table built from template.yaml,
 #   - the fake X API on :8787, accepting the dummy keys in scripts/local-credentials.json,
+#   - the fake Mastodon on :8788 and the fake Facebook Graph API on :8789, accepting the
+#     dummy tokens there, for the accounts of the Safer Internet Day campaign,
 #   - the Bluesky reference PDS on :2583, with the account hertspolice.bsky.social,
 #   - the fake Secrets Manager on :4566, holding those keys and the account's app password
 #     as the credentials secret,
@@ -11,7 +13,7 @@
 # started with `--add-host host.docker.internal:host-gateway`. Never on a public interface.
 # Names and ports come from env.json (or the file given: scripts/local.sh [ENV_FILE]), the
 # file `sam local invoke --env-vars` reads, so the function and these services agree.
-# Nothing here reaches AWS, X or Bluesky.
+# Nothing here reaches AWS, X, Bluesky, Mastodon or Facebook.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +23,7 @@ env_file=${1:-env.json}
 [[ -x $python ]] || { echo "local.sh: $python is missing; run 'make venv' first" >&2; exit 1; }
 [[ -f $env_file ]] || { echo "local.sh: no $env_file" >&2; exit 1; }
 
-# LEDGER_TABLE, CREDENTIALS_SECRET and the four ports, from the env file.
+# LEDGER_TABLE, CREDENTIALS_SECRET and the six ports, from the env file.
 eval "$(ENV_FILE=$env_file "$python" - <<'PY'
 import json
 import os
@@ -37,6 +39,8 @@ values = {
     "secrets_port": urlsplit(env["AWS_ENDPOINT_URL_SECRETS_MANAGER"]).port,
     "x_port": urlsplit(env["X_API_BASE_URL"]).port,
     "bluesky_port": urlsplit(env["BLUESKY_SERVICE_URL"]).port,
+    "mastodon_port": urlsplit(env["MASTODON_BASE_URL"]).port,
+    "facebook_port": urlsplit(env["FACEBOOK_GRAPH_URL"]).port,
 }
 for name, value in values.items():
     print(f"{name}={shlex.quote(str(value))}")
@@ -52,7 +56,8 @@ for host in "${hosts[@]}"; do listen+=(--host "$host"); done
 answers() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
 for host in "${hosts[@]}"; do
-  for port in "$dynamodb_port" "$x_port" "$secrets_port" "$bluesky_port"; do
+  for port in "$dynamodb_port" "$x_port" "$mastodon_port" "$facebook_port" "$secrets_port" \
+    "$bluesky_port"; do
     if answers "$host" "$port"; then
       echo "local.sh: something already listens on $host:$port (an earlier make local?)" >&2
       exit 1
@@ -79,6 +84,12 @@ trap 'exit 143' TERM
 pids+=($!)
 "$python" -m herald_dev.fake_x "${listen[@]}" --port "$x_port" --credentials "$credentials" &
 pids+=($!)
+"$python" -m herald_dev.fake_mastodon "${listen[@]}" --port "$mastodon_port" \
+  --credentials "$credentials" --handle "hertspolice=@hertspolice@police.example" &
+pids+=($!)
+"$python" -m herald_dev.fake_facebook "${listen[@]}" --port "$facebook_port" \
+  --credentials "$credentials" --page "hertspolice=123456789012345" &
+pids+=($!)
 # The Bluesky PDS first: the secret holds the app password of the account it makes.
 "$python" -m herald_dev.bluesky_pds "${listen[@]}" --port "$bluesky_port" \
   --account hertspolice.bsky.social --secret "$logs/credentials.json" --merge-secret "$credentials" \
@@ -102,7 +113,7 @@ for _ in $(seq 600); do
   sleep 0.1
 done
 grep -v '^export ' "$logs/dynamodb.log"
-for port in "$x_port" "$secrets_port"; do
+for port in "$x_port" "$mastodon_port" "$facebook_port" "$secrets_port"; do
   for _ in $(seq 100); do answers 127.0.0.1 "$port" && break; sleep 0.1; done
   answers 127.0.0.1 "$port" || { echo "local.sh: nothing answers on 127.0.0.1:$port" >&2; exit 1; }
 done
@@ -121,6 +132,8 @@ For herald, boto3 or the AWS CLI in this shell:
   export CREDENTIALS_SECRET=$secret
   export X_API_BASE_URL=http://127.0.0.1:$x_port
   export BLUESKY_SERVICE_URL=http://127.0.0.1:$bluesky_port
+  export MASTODON_BASE_URL=http://127.0.0.1:$mastodon_port
+  export FACEBOOK_GRAPH_URL=http://127.0.0.1:$facebook_port
 
 For the function in its Lambda container, built for this machine's architecture
 ($env_file names these services as host.docker.internal):
@@ -134,6 +147,8 @@ Where no container registry is reachable, add a stand-in image built here (as ro
     --invoke-image "\$(scripts/lambda_image.sh)" --skip-pull-image
 
 What the fake X received: curl -s http://127.0.0.1:$x_port/__control/posts
+What the fake Mastodon received: curl -s http://127.0.0.1:$mastodon_port/__control/posts
+What the fake Facebook Page received: curl -s http://127.0.0.1:$facebook_port/__control/posts
 What is on Bluesky (a campaign whose accounts.bluesky names hertspolice.bsky.social):
   curl -s 'http://127.0.0.1:$bluesky_port/xrpc/com.atproto.repo.listRecords?repo=hertspolice.bsky.social&collection=app.bsky.feed.post'
 TEXT

@@ -6,6 +6,7 @@ pytest_plugins = [
     "tests.fixtures.aws",
     "tests.fixtures.dynamodb_local",
     "tests.fixtures.x_api",
+    "tests.fixtures.mastodon_facebook",
     "tests.fixtures.secrets_manager",
     "tests.fixtures.host_build",
     "tests.fixtures.bluesky_pds",

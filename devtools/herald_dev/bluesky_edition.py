@@ -1,7 +1,7 @@
 """A copy of a campaigns folder in which one campaign also publishes to Bluesky: its
 `accounts.bluesky` gets an account and its `defaults.channels` gets `bluesky`, as a comms
 officer would write them (README: "Add a Bluesky account"). The demo and the tests use it,
-so the Safer Internet Day campaign in campaigns/ stays as the X-only example it is.
+so the Safer Internet Day campaign in campaigns/ stays as it is written.
 
     .venv/bin/python -m herald_dev.bluesky_edition campaigns/ .herald/demo-campaigns \\
         --campaign safer-internet-day-2021.yaml [--handle hertspolice.bsky.social]
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from ruamel.yaml import YAML
@@ -29,11 +30,11 @@ def with_bluesky(
     account: str = DEFAULT_ACCOUNT,
     handle: str = DEFAULT_HANDLE,
     link_card: bool = False,
-    only: bool = False,
+    channels: Sequence[str] | None = None,
 ) -> Path:
     """Copy `source` to `target` (replacing it) and add a Bluesky account to the campaign
-    `campaign_file` there, published to beside its other channels (`only`: instead of
-    them); the copy's path."""
+    `campaign_file` there, published to beside its other channels (or, given `channels`,
+    to those alone); the copy's path."""
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("plan.json", "__pycache__"))
     path = target / campaign_file
@@ -47,8 +48,8 @@ def with_bluesky(
     spec.fa.set_flow_style()
     data["accounts"]["bluesky"] = CommentedMap({account: spec})
     defaults = data.setdefault("defaults", CommentedMap())
-    channels = list(defaults.get("channels") or list(data["accounts"]))
-    listed = CommentedSeq(["bluesky"] if only else dict.fromkeys([*channels, "bluesky"]))
+    written = list(defaults.get("channels") or list(data["accounts"]))
+    listed = CommentedSeq(channels or dict.fromkeys([*written, "bluesky"]))
     listed.fa.set_flow_style()
     defaults["channels"] = listed
     with path.open("w", encoding="utf-8") as out:

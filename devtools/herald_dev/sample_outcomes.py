@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from herald.ledger import Ledger, Record
@@ -31,20 +32,32 @@ class SampleRun:
     paused_reason: str
 
 
-def record_sample_outcomes(ledger: Ledger, plan: LoadedPlan, fake: FakeX) -> SampleRun:
+def record_sample_outcomes(
+    ledger: Ledger, plan: LoadedPlan, fake: FakeX, outbox: Path | None = None
+) -> SampleRun:
     """Run the real engine through the fake X API over the campaign's first two days, with
     faults: X refuses the launch post (403), answers the 10:00 thread's first post with a
     500, and its two resends too (UNKNOWN: not on the account, it stays UNKNOWN once the
     resends are spent, and its replies go late), then a
     person pauses everything at 11:50 (the noon thread is held, then SKIPPED (paused)), and
-    the publisher stops at 14:00 (the 15:00 post is MISSED at 16:00)."""
+    the publisher stops at 14:00 (the 15:00 post is MISSED at 16:00). The campaign's other
+    channels (Mastodon, the Facebook Page) publish into the outbox folder `outbox` (a
+    temporary one if not given), without faults."""
+    import tempfile
+
+    from herald.channels.outbox import OutboxChannel
+    from herald.channels.rules import RULES
     from herald.engine import Engine
     from herald.ledger import ALL_CAMPAIGNS
     from herald.simulate import minutes
     from herald_dev.fake_x import TWEETS, FaultKind
     from herald_dev.x_accounts import x_channel_for
 
-    engine = Engine(plan, ledger, {"x": x_channel_for(fake)})
+    folder = outbox or Path(tempfile.mkdtemp(prefix="herald-sample-outbox-"))
+    channels: dict[str, Any] = {
+        name: OutboxChannel(folder, channel=name) for name in RULES if name != "x"
+    }
+    engine = Engine(plan, ledger, {"x": x_channel_for(fake), **channels})
 
     def run(start: datetime, end: datetime) -> None:
         for minute in minutes(start, end):
@@ -60,7 +73,7 @@ def record_sample_outcomes(ledger: Ledger, plan: LoadedPlan, fake: FakeX) -> Sam
     run(PAUSED_AT, day + timedelta(hours=14))
 
     def record(post: str) -> Record:
-        key = next(d.key for d in plan.deliveries if d.key.post == post)
+        key = next(d.key for d in plan.deliveries if d.key.post == post and d.key.channel == "x")
         return ledger.get_many([key])[key]
 
     return SampleRun(

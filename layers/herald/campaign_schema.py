@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 MAX_ALT_CHARS = 1000  # the least any channel takes (X)
 
@@ -44,12 +44,36 @@ class BlueskyAccountSpec(_Strict):
     link_card: bool = False
 
 
+class MastodonAccountSpec(_Strict):
+    """A Mastodon account: `@user@domain`, its instance's base URL, and the instance's
+    `max_characters` when it is not Mastodon's 500."""
+
+    handle: Annotated[str, StringConstraints(pattern=r"^@?[A-Za-z0-9_]+(@[A-Za-z0-9.-]+)?$")]
+    instance: Annotated[str, StringConstraints(pattern=r"^https?://[^\s/]+/?$")]
+    max_characters: Annotated[int, Field(ge=1, le=100_000)] = 500
+    name: str | None = None
+
+
+class FacebookAccountSpec(_Strict):
+    """A Facebook Page: its numeric id (written with or without quotes) and its name."""
+
+    page_id: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,30}$")]
+    name: str | None = None
+
+    @field_validator("page_id", mode="before")
+    @classmethod
+    def _digits(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class AccountsSpec(_Strict):
     """The accounts a campaign publishes from, by channel: one field per channel herald
     publishes to, each with its own account shape. The field names are the channel names."""
 
     x: dict[Slug, XAccountSpec] = Field(default_factory=dict)
     bluesky: dict[Slug, BlueskyAccountSpec] = Field(default_factory=dict)
+    mastodon: dict[Slug, MastodonAccountSpec] = Field(default_factory=dict)
+    facebook: dict[Slug, FacebookAccountSpec] = Field(default_factory=dict)
 
 
 # The networks herald publishes to, in the order people see them (herald.channels.rules
@@ -59,6 +83,8 @@ CHANNELS: tuple[str, ...] = tuple(AccountsSpec.model_fields)
 ACCOUNT_SPECS: dict[str, type[BaseModel]] = {
     "x": XAccountSpec,
     "bluesky": BlueskyAccountSpec,
+    "mastodon": MastodonAccountSpec,
+    "facebook": FacebookAccountSpec,
 }
 Channel = Annotated[str, StringConstraints(pattern=rf"^({'|'.join(CHANNELS)})$")]
 

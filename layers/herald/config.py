@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 DEFAULT_X_API_BASE_URL = "https://api.x.com"
+DEFAULT_FACEBOOK_GRAPH_URL = "https://graph.facebook.com"
 # A scheduled tick arrives within seconds of its time; an event minutes away from the clock
 # is a mistake or a replay, and publishing from it would post early or late.
 DEFAULT_EVENT_TOLERANCE = timedelta(minutes=5)
@@ -34,6 +35,10 @@ class Settings:
     # BLUESKY_SERVICE_URL: replaces every Bluesky account's service (tests, make local,
     # sam local); None: each account's own `service`.
     bluesky_service_url: str | None = None
+    # MASTODON_BASE_URL, when set, replaces every Mastodon account's instance (tests, make
+    # local, sam local); None: each account's own instance.
+    mastodon_base_url: str | None = None
+    facebook_graph_url: str = DEFAULT_FACEBOOK_GRAPH_URL  # FACEBOOK_GRAPH_URL
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -49,6 +54,10 @@ class Settings:
             campaigns_dir=Path(campaigns),
             event_tolerance=_tolerance(env.get("EVENT_TIME_TOLERANCE")),
             bluesky_service_url=_service_url("BLUESKY_SERVICE_URL", env),
+            mastodon_base_url=(env.get("MASTODON_BASE_URL") or "").rstrip("/") or None,
+            facebook_graph_url=(env.get("FACEBOOK_GRAPH_URL") or DEFAULT_FACEBOOK_GRAPH_URL).rstrip(
+                "/"
+            ),
         )
 
 

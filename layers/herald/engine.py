@@ -28,6 +28,7 @@ from herald.channels import (
     PostRef,
     Reply,
     SettleBy,
+    Settlement,
 )
 from herald.delivery import Delivery, DeliveryKey, Plan, thread_root
 from herald.ledger import ALL_CAMPAIGNS, Ledger, LedgerConflict, Pause, Record, State
@@ -289,7 +290,7 @@ class Engine:
         UNKNOWN one whose absence the network's guarantee settled. None if not won."""
         now, key = tick.now, delivery.key
         if record is not None and record.state is State.UNKNOWN:
-            settlement = self.channels[key.channel].settlement
+            settlement = self._settlement(record, now)
             return self.ledger.reclaim_unknown(
                 key, token, now, now + self.lease, now - settlement.absence_gap, settlement.resends
             )
@@ -327,7 +328,7 @@ class Engine:
             text,
             reply,
             delivery.media(),
-            CreateCall(call.before_create, claimed.idempotency_key),
+            CreateCall(call.before_create, claimed.idempotency_key, tick.remaining),
         )
         return call.record(outcome)
 
@@ -415,13 +416,20 @@ class Engine:
     def _settled_absent(self, delivery: Delivery, record: Record, tick: _Tick) -> bool:
         """The read-back found nothing: note it; True once the channel's guarantee allows
         one more attempt (absent on read-backs far enough apart, resends left)."""
-        settlement = self.channels[delivery.key.channel].settlement
+        settlement = self._settlement(record, tick.now)
         if record.resends >= settlement.resends:
             return False
         noted = self.ledger.note_absent(delivery.key, tick.now)
         if noted is None or noted.absent_since is None:
             return False
         return tick.now - noted.absent_since >= settlement.absence_gap
+
+    def _settlement(self, record: Record, now: datetime) -> Settlement:
+        """The channel's settling rule for this UNKNOWN record now: a key the network keeps
+        only for a while (Mastodon) settles by a repeated create while it lives, counted
+        from the first attempt that carried it; after that, by reading back."""
+        settlement = self.channels[record.key.channel].settlement
+        return settlement.in_force(_first_attempt(record), now)
 
     # ---- audit ---------------------------------------------------------------------------
 
@@ -506,6 +514,18 @@ class _Tick:
         concurrently: read under the lock)."""
         with self._lock:
             return frozenset(ref.id for k, ref in self.sent_ids.items() if k != key)
+
+
+def _first_attempt(record: Record) -> datetime | None:
+    """When the first create call carrying the record's idempotency key was about to be
+    made (its earliest ATTEMPTING); None if the history does not say."""
+    times = [
+        entry.at
+        for entry in record.history
+        if entry.event == State.ATTEMPTING.value
+        and (record.idempotency_key is None or entry.key in (None, record.idempotency_key))
+    ]
+    return min(times, default=None)
 
 
 class _Call:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +26,9 @@ class LoadedDelivery:
     post: Post
     part: Part
     reply_to: str | None  # the id of the part this one replies to (same channel, account)
+    # On a channel without threads (a Facebook Page), the post's parts published together
+    # as this one delivery: `part` then carries every part's images.
+    joined: tuple[Part, ...] = ()
 
     @property
     def deadline(self) -> datetime:
@@ -44,6 +47,8 @@ class LoadedDelivery:
 
     @property
     def thread_position(self) -> tuple[int, int]:
+        if self.joined:
+            return 1, 1
         return self.part.number, len(self.post.parts)
 
     def media(self) -> list[MediaItem]:
@@ -53,22 +58,50 @@ class LoadedDelivery:
         return [MediaItem(m.path, m.alt, folder) for m in self.part.media]
 
     def render(self) -> str:
-        from herald.render import render
+        """The text published: on a channel without threads, the parts joined by a blank
+        line, unless the post overrides its text on that channel (which replaces it all)."""
+        from herald.render import RenderError, render
 
-        return render(self.campaign, self.post, self.part, self.key.channel)
+        channel = self.key.channel
+        if not self.joined or channel in self.part.overrides:
+            return render(self.campaign, self.post, self.part, channel)
+        texts = []
+        for part in self.joined:
+            try:
+                texts.append(render(self.campaign, self.post, part, channel))
+            except RenderError as error:
+                if part.number == 1:
+                    raise
+                raise RenderError(f"its thread part {part.id}: {error}") from None
+        return "\n\n".join(text for text in texts if text)
 
 
 def deliveries(campaign: Campaign) -> Iterator[LoadedDelivery]:
     """A campaign's deliveries in file order: for each post, each channel and account, its
-    parts in thread order."""
+    parts in thread order; on a channel without threads, one delivery for the whole post."""
+    from herald.channels.rules import rules_for
+
     for post in campaign.posts:
         for channel in post.channels:
+            threads = rules_for(channel).threads
             for account in campaign.accounts.get(channel, {}):
+                if not threads and len(post.parts) > 1:
+                    yield _joined(campaign, post, channel, account)
+                    continue
                 previous: str | None = None
                 for part in post.parts:
                     key = DeliveryKey(campaign.id, part.id, channel, account)
                     yield LoadedDelivery(key, post.at, campaign, post, part, previous)
                     previous = part.id
+
+
+def _joined(campaign: Campaign, post: Post, channel: str, account: str) -> LoadedDelivery:
+    """A post and its thread as one delivery: the first part, carrying every part's images."""
+    first = post.parts[0]
+    every_image = tuple(media for part in post.parts for media in part.media)
+    part = replace(first, media=every_image)
+    key = DeliveryKey(campaign.id, first.id, channel, account)
+    return LoadedDelivery(key, post.at, campaign, post, part, None, joined=post.parts)
 
 
 def _order(delivery: LoadedDelivery) -> tuple[datetime, str, str, str, str, int]:

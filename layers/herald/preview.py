@@ -6,24 +6,20 @@ import json
 import textwrap
 from collections.abc import Sequence
 from datetime import UTC
-from decimal import Decimal
 from typing import Any
 
-from herald.channels.rules import RULES
+from herald.channels.rules import account_label
 from herald.pricing import Cost, x_cost
 from herald.timeutil import format_utc
 from herald.validate import Rendered
-from herald.wording import plural
 
 
 def ordered(rendered: Sequence[Rendered]) -> list[Rendered]:
-    """Due order; at one time, channels in the registry's order (X first)."""
     return sorted(
         rendered,
         key=lambda r: (
             r.delivery.at,
             r.delivery.key.campaign,
-            _CHANNEL_ORDER.get(r.delivery.key.channel, len(_CHANNEL_ORDER)),
             r.delivery.key.channel,
             r.delivery.key.account,
             r.delivery.post.id,
@@ -32,25 +28,28 @@ def ordered(rendered: Sequence[Rendered]) -> list[Rendered]:
     )
 
 
-_CHANNEL_ORDER = {name: number for number, name in enumerate(RULES)}
-
-
 def cost(rendered: Sequence[Rendered]) -> Cost:
     return x_cost([r.has_url for r in rendered if r.delivery.key.channel == "x"])
 
 
-def cost_lines(rendered: Sequence[Rendered]) -> list[str]:
-    """The cost of publishing, one line per channel with deliveries (X's always): X's
-    priced per post, each other channel's from its rules (`ChannelRules.price`)."""
-    lines = [cost(rendered).describe()]
-    for name, rules in RULES.items():
-        mine = [r for r in rendered if r.delivery.key.channel == name]
-        if name == "x" or not mine:
-            continue
-        total = sum((rules.price(r.has_url) for r in mine), Decimal(0))
-        free = " (no charge per post)" if total == 0 else ""
-        lines.append(f"{rules.title} cost: ${total:.2f} for {plural(len(mine), 'post')}{free}")
-    return lines
+def free_channels(rendered: Sequence[Rendered]) -> str | None:
+    """The line for the channels whose APIs charge nothing per post (Mastodon, Facebook
+    Pages), e.g. "Mastodon and Facebook APIs: no charge (12 posts)"; None if there are
+    none among these deliveries."""
+    from herald.channels.rules import RULES, rules_for
+
+    free: dict[str, int] = {}
+    for item in rendered:
+        rules = rules_for(item.delivery.key.channel)
+        if rules.name != "x" and rules.price(item.has_url) == 0:
+            free[rules.title] = free.get(rules.title, 0) + 1
+    if not free:
+        return None
+    order = [rules.title for rules in RULES.values()]  # as the registry lists them
+    titles = sorted(free, key=order.index)
+    names = titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + " and " + titles[-1]
+    apis = "API" if len(titles) == 1 else "APIs"
+    return f"{names} {apis}: no charge ({sum(free.values())} posts)"
 
 
 def _media_path(item: Rendered, path: Any) -> str:
@@ -110,7 +109,7 @@ def to_table(rendered: Sequence[Rendered], width: int = 100) -> str:
         reply = f" ↳ reply to {d.reply_to}" if d.reply_to else ""
         header = (
             f"{local:%H:%M %Z}  ({d.at.astimezone(UTC):%H:%MZ})"
-            f"  {d.key.channel} @{d.account.handle}"
+            f"  {d.key.channel} {account_label(d.key.channel, d.account.handle)}"
             f"  {d.key.campaign}/{d.key.post}{thread}{reply}"
             f"  [{item.weighted_length}/{item.limit}{_unit(item)}]"
         )
@@ -120,12 +119,16 @@ def to_table(rendered: Sequence[Rendered], width: int = 100) -> str:
             lines.extend(f"    │ {w}" for w in wrapped)
         for m in d.part.media:
             lines.append(f"    ▣ {_media_path(item, m.path)} — alt: {m.alt}")
+    summary = cost(rendered)
     campaigns = sorted({r.delivery.key.campaign for r in rendered})
     lines.append("")
     lines.append(
         f"{len(rendered)} deliveries from {len(campaigns)} campaign(s): {', '.join(campaigns)}"
     )
-    lines.extend(cost_lines(rendered))
+    lines.append(summary.describe())
+    free = free_channels(rendered)
+    if free:
+        lines.append(free)
     return "\n".join(lines).lstrip("\n")
 
 
@@ -156,9 +159,10 @@ def to_markdown(rendered: Sequence[Rendered], problems: Sequence[Any] = (), widt
         + (f" ({', '.join(campaigns)})" if campaigns else "")
         + f"; {plural(len(errors), 'error')}, {plural(len(warnings), 'warning')}."
     )
-    lines.append(summary)
-    for line in cost_lines(items):
-        lines += ["", f"**{line}**"]
+    lines += [summary, "", f"**{cost(items).describe()}**"]
+    free = free_channels(items)
+    if free:
+        lines += ["", free]
     if problems:
         lines += ["", "### Problems", ""]
         for problem in sorted(problems, key=lambda p: (not p.is_error, p.file, p.line)):
@@ -182,7 +186,8 @@ def to_markdown(rendered: Sequence[Rendered], problems: Sequence[Any] = (), widt
         text = item.text if len(item.text) <= width else item.text[: width - 1].rstrip() + "…"
         over = " ⚠️" if item.weighted_length > item.limit else ""
         lines.append(
-            f"| {local:%H:%M %Z} | `{post}` | {d.key.channel} @{_cell(d.account.handle)} |"
+            f"| {local:%H:%M %Z} | `{post}` | {d.key.channel}"
+            f" {_cell(account_label(d.key.channel, d.account.handle))} |"
             f" {item.weighted_length}/{item.limit}{_unit(item)}{over} | {_cell(text)} |"
         )
     if not items:

@@ -111,7 +111,28 @@ def _bluesky(
     return BlueskyChannel(accounts, credentials, service_url=settings.bluesky_service_url)
 
 
-CHANNEL_FACTORIES: dict[str, ChannelFactory] = {"x": _x, "bluesky": _bluesky}
+def _mastodon(
+    accounts: Mapping[str, Mapping[str, Any]], credentials: CredentialsProvider, settings: Settings
+) -> Channel:
+    from herald.channels.mastodon import MastodonChannel
+
+    return MastodonChannel(accounts, credentials, base_url=settings.mastodon_base_url)
+
+
+def _facebook(
+    accounts: Mapping[str, Mapping[str, Any]], credentials: CredentialsProvider, settings: Settings
+) -> Channel:
+    from herald.channels.facebook import FacebookChannel
+
+    return FacebookChannel(accounts, credentials, graph_url=settings.facebook_graph_url)
+
+
+CHANNEL_FACTORIES: dict[str, ChannelFactory] = {
+    "x": _x,
+    "bluesky": _bluesky,
+    "mastodon": _mastodon,
+    "facebook": _facebook,
+}
 
 
 def channels_for(

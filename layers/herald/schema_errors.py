@@ -147,6 +147,13 @@ _ACCOUNT_PATTERN_HINTS = {
     "(the default is https://bsky.social)",
 }
 
+# Account settings written in a set shape, and how to write each (Mastodon, Facebook).
+_ACCOUNT_SHAPES = {
+    "instance": "is not an instance address: write its base URL, like https://mastodon.social",
+    "handle": "is not a Mastodon handle: write it like @press@police.example",
+    "page_id": 'is not a Facebook Page id: write the Page\'s number, like "123456789"',
+}
+
 
 def _not_a_name(data: Any, loc: list[str | int], value: Any) -> Placed:
     """A channel or an id that does not match its pattern."""
@@ -159,6 +166,8 @@ def _not_a_name(data: Any, loc: list[str | int], value: Any) -> Placed:
     hint = _ACCOUNT_PATTERN_HINTS.get((str(loc[1]) if len(loc) == 4 else "", str(last)))
     if hint is not None:
         return loc, f"{prefix}'{value}' {hint}"
+    if str(last) in _ACCOUNT_SHAPES:
+        return loc, f"{prefix}'{value}' {_ACCOUNT_SHAPES[str(last)]}"
     noun = {"campaign": "campaign id", "id": "post id"}.get(str(last), "id")
     return loc, f"{prefix}'{value}' is not a valid {noun}: use lowercase letters, digits, - and _"
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 
+from herald.channels.rules import account_label, title
 from herald.delivery import DeliveryKey
 from herald.ledger import ALL_CAMPAIGNS, Attempt, Ledger, Pause, Record, State
 from herald.plan import LoadedDelivery, LoadedPlan
@@ -45,7 +46,8 @@ ATTENTION = frozenset({View.UNKNOWN, View.FAILED, View.MISSED})
 
 ADVICE = {
     View.UNKNOWN: (
-        "it may have been published: check the account on {channel}; if it is there, nothing to do"
+        "it may have been published: check the account on {channel}; if it is there, nothing"
+        " to do"
         " (the next tick records it); if not, `herald retry {ref}`"
     ),
     View.MISSED: "it was never attempted: check the publisher ran (alarms, `herald audit`)",
@@ -67,10 +69,7 @@ class Row:
     @property
     def advice(self) -> str | None:
         text = ADVICE.get(self.view)
-        from herald.channels.rules import title
-
-        channel = title(self.delivery.key.channel)
-        return text.format(ref=self.ref, channel=channel) if text else None
+        return text.format(ref=self.ref, channel=title(self.delivery.key.channel)) if text else None
 
     @property
     def history(self) -> tuple[Attempt, ...]:
@@ -312,7 +311,8 @@ def _delivery_lines(report: Report, paint: Paint) -> list[str]:
         view = str(row.view)
         lines.append(
             f"    {local:%H:%M} {paint(view, view.ljust(view_width))}"
-            f"  {label.ljust(label_width)}  @{d.account.handle}"
+            f"  {label.ljust(label_width)}  {title(d.key.channel)} "
+            f"{account_label(d.key.channel, d.account.handle)}"
             + (f"  {row.detail}" if row.detail else "")
         )
         lines += [f"          {attempt_line(a)}" for a in row.history]

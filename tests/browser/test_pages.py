@@ -31,8 +31,10 @@ ARTICLES_JS = """() => [...document.querySelectorAll('main article')].map(a => (
     cls: a.className,
     background: getComputedStyle(a).backgroundColor,
 }))"""
-LINKS_JS = """() => [...document.querySelectorAll('main a')].map(a => ({
-    href: a.href, text: a.innerText}))"""
+ARTICLE_LINKS_JS = """() => [...document.querySelectorAll('main article')].flatMap(article =>
+    [...article.querySelectorAll('a')].map(a => ({
+        channel: article.querySelector('h3').innerText.split('\\n')[2],
+        kind: a.className, href: a.href, text: a.innerText})))"""
 
 
 def _checked_render(opened: Opened, width: int, artifacts: Path, name: str) -> str:
@@ -83,40 +85,69 @@ def test_preview_is_a_calendar_of_days_and_posts(
         landmarks = page.eval_on_selector_all("header, main", "els => els.length")
 
     # Then it has one h1, headings never skip a level, a section per day and an article
-    # per post (a thread is one article), each with a machine-readable time
+    # per post and channel (a thread is one article), each with a machine-readable time
     assert levels.count(1) == 1
     assert _heading_order_holds(levels)
     assert landmarks == 2
     assert days == ["2021-02-08", "2021-02-09", "2021-02-10"]
-    assert len(articles) == 7
-    assert post_times[:2] == ["2021-02-08T17:00:00Z", "2021-02-09T08:00:00Z"]
-    threads = {a["heading"].split()[2]: a["text"] for a in articles}
-    assert "Part 5 of 5" in threads["how-to-report"]
-    assert "Part 3 of 3" in threads["cost-advice"]
+    assert len(articles) == 7 * 3  # on X, Mastodon and the Facebook Page
+    assert post_times[:4] == ["2021-02-08T17:00:00Z"] * 3 + ["2021-02-09T08:00:00Z"]
+    threads = {tuple(a["heading"].split("\n")[1:3]): a["text"] for a in articles}
+    for channel in ("on X", "on Mastodon"):
+        assert "Part 5 of 5" in threads[("how-to-report", channel)]
+        assert "Part 3 of 3" in threads[("cost-advice", channel)]
+    # And on the Page a thread is one post, its parts joined
+    assert "Part " not in threads[("how-to-report", "on Facebook")]
+    assert "Crimestoppers" in threads[("how-to-report", "on Facebook")]
 
 
-def test_preview_links_go_to_x_or_the_posts_own_urls(
+def test_preview_links_go_to_each_network_or_the_posts_own_urls(
     open_page: OpenPage, preview_page: PageFile
 ) -> None:
     # Given the preview page
     with open_page(preview_page.path, 1280) as opened:
-        # When its links are read
-        links: list[dict[str, Any]] = opened.page.evaluate(LINKS_JS)
+        # When its links are read, with the network of the post each is in
+        links: list[dict[str, Any]] = opened.page.evaluate(ARTICLE_LINKS_JS)
 
-    # Then each goes to X (account, hashtag) or is a URL written in a post
+    # Then each goes to the post's network (its account, hashtag, mention) or is a URL
+    # written in a post
     written = " ".join(preview_page.texts)
+    networks = {
+        "on X": ("https://x.com/HertsPolice", "https://x.com/hashtag/", "https://x.com/"),
+        "on Mastodon": (
+            "https://police.example/@hertspolice",
+            "https://police.example/tags/",
+            "https://police.example/@",
+        ),
+        "on Facebook": (
+            "https://www.facebook.com/123456789012345",
+            "https://www.facebook.com/hashtag/",
+            None,
+        ),
+    }
     assert links
     for link in links:
         href, text = link["href"], link["text"]
-        assert href.startswith("https://x.com/") or text in written, link
-        if text.startswith("#"):
-            assert href == f"https://x.com/hashtag/{text[1:]}"
+        profile, hashtags, mentions = networks[link["channel"]]
+        if link["kind"] == "handle":
+            assert href == profile, link
+        elif text.startswith("#"):
+            assert href == f"{hashtags}{text[1:]}", link
         elif text.startswith("@"):
-            assert href == f"https://x.com/{text[1:]}"
+            assert mentions is not None and href == f"{mentions}{text[1:]}", link
         else:
+            assert text in written, link
             assert href.rstrip("/").endswith(text.split("://")[-1].rstrip("/"))
-    shown = {link["text"] for link in links}
-    assert {"#SaferInternetDay", "@HertsPolice", "herts.police.uk/contact"} <= shown
+    shown = {(link["channel"], link["text"]) for link in links}
+    assert {
+        ("on X", "#SaferInternetDay"),
+        ("on X", "@HertsPolice"),
+        ("on Mastodon", "#SaferInternetDay"),
+        ("on Mastodon", "@hertspolice@police.example"),
+        ("on Facebook", "#SaferInternetDay"),
+        ("on Facebook", "Hertfordshire Constabulary"),
+        ("on X", "herts.police.uk/contact"),
+    } <= shown
 
 
 def test_preview_images_are_inline_with_their_alt_text(
@@ -186,7 +217,9 @@ def test_status_shows_every_delivery_and_its_state(
     ):
         assert said in seen
     assert "past its deadline with no record" in seen
-    assert "UNKNOWN: 1" in seen and "MISSED: 1" in seen and "SCHEDULED: 2" in seen
+    # (the faults were on X; the 15:00 post is missed, and the two later ones scheduled, on
+    # X, Mastodon and the Facebook Page alike)
+    assert "UNKNOWN: 1" in seen and "MISSED: 3" in seen and "SCHEDULED: 6" in seen
     for text in status_page.texts:
         assert text in seen
     assert _heading_order_holds(levels)
@@ -198,7 +231,11 @@ def test_status_links_the_live_post_and_highlights_what_needs_a_person(
     # Given the status page
     with open_page(status_page.path, 1280) as opened:
         # When its deliveries are read
-        articles = {a["heading"].split()[2]: a for a in opened.page.evaluate(ARTICLES_JS)}
+        articles = {
+            a["heading"].split()[2]: a
+            for a in opened.page.evaluate(ARTICLES_JS)
+            if "@HertsPolice on X" in a["text"]  # the X deliveries, where the faults were
+        }
         sent_links = opened.page.eval_on_selector_all(
             "article.state-sent a", "links => links.map(a => a.href)"
         )

@@ -120,7 +120,11 @@ def test_the_sid_campaign_goes_to_x_and_to_bluesky(
 ) -> None:
     # Given the SID campaign with a Bluesky account added, as a comms officer adds one
     edition = with_bluesky(
-        REPO_ROOT / "campaigns", tmp_path / "campaigns", SID_FILE, handle=bluesky_account.handle
+        REPO_ROOT / "campaigns",
+        tmp_path / "campaigns",
+        SID_FILE,
+        handle=bluesky_account.handle,
+        channels=["x", "bluesky"],
     )
     plan = load_plan_strict([edition])
     channels: dict[str, Channel] = {"x": x_channel_for(fake_x), "bluesky": make_channel()}
@@ -157,7 +161,11 @@ def test_sid_threads_reply_with_their_root_and_parent(
     # Given the SID campaign on Bluesky alone, from an account of its own
     account = new_bluesky_account()
     edition = with_bluesky(
-        REPO_ROOT / "campaigns", tmp_path / "campaigns", SID_FILE, handle=account.handle, only=True
+        REPO_ROOT / "campaigns",
+        tmp_path / "campaigns",
+        SID_FILE,
+        handle=account.handle,
+        channels=["bluesky"],
     )
     plan = load_plan_strict([edition])
     bluesky_only = list(plan.deliveries)

@@ -15,7 +15,10 @@ from herald.ledger import State
 from herald.ledger.dynamodb import DynamoLedger
 from herald.plan import LoadedPlan
 from herald.timeutil import format_utc
+from herald_dev.fake_facebook import FakeFacebook
+from herald_dev.fake_mastodon import FakeMastodon
 from herald_dev.fake_x import TWEETS, FakeX, FaultKind
+from herald_dev.mastodon_facebook_accounts import FACEBOOK_SECRET, MASTODON_SECRET
 from tests.integration.conftest import REPO_ROOT, states, worker_command, worker_env
 
 pytestmark = pytest.mark.integration
@@ -37,7 +40,9 @@ def metric_total(value: float | list[float]) -> float:
 
 
 def secret_values(secret: dict[str, Any]) -> list[str]:
-    return [value for keys in secret["x"].values() for value in keys.values()]
+    return [
+        value for channel in secret.values() for keys in channel.values() for value in keys.values()
+    ]
 
 
 def test_a_full_run_of_the_handler_logs_no_credentials(
@@ -45,6 +50,8 @@ def test_a_full_run_of_the_handler_logs_no_credentials(
     ledger: DynamoLedger,
     dynamodb_local: str,
     fake_x: FakeX,
+    fake_mastodon: FakeMastodon,
+    fake_facebook: FakeFacebook,
     x_credentials: dict[str, Any],
     tmp_path: Path,
 ) -> None:
@@ -70,10 +77,13 @@ def test_a_full_run_of_the_handler_logs_no_credentials(
             *moments,
         ],
     )
-    # When the handler runs every tick of the day, with every logger at DEBUG
-    done = subprocess.run(
-        command, env=worker_env(x_credentials), capture_output=True, text=True, timeout=120
+    # (and Mastodon and the Facebook Page take theirs)
+    secret = x_credentials | MASTODON_SECRET | FACEBOOK_SECRET
+    env = worker_env(
+        secret, MASTODON_BASE_URL=fake_mastodon.url, FACEBOOK_GRAPH_URL=fake_facebook.url
     )
+    # When the handler runs every tick of the day, with every logger at DEBUG
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-5000:]
     output = done.stdout + done.stderr
     # Then the run was logged in full: JSON lines from Powertools, DEBUG from the X client
@@ -85,13 +95,14 @@ def test_a_full_run_of_the_handler_logs_no_credentials(
     assert "DEBUG:botocore" not in done.stderr
     assert "DEBUG:urllib3" not in done.stderr
     # And not one credential value appears anywhere in it
-    for value in secret_values(x_credentials):
+    for value in secret_values(secret):
         assert value not in output
     # And the handler returned a summary for each tick
     summaries = json.loads(summaries_file.read_text(encoding="utf-8"))
     assert [s["now"] for s in summaries] == moments
     assert all({"now", "examined", "out_of_time"} <= set(s) for s in summaries)
-    assert sum(s.get("Published", 0) for s in summaries) == 12
+    published = 12 + 13 + 7  # X, Mastodon, Facebook (a Page post per thread)
+    assert sum(s.get("Published", 0) for s in summaries) == published
     assert sum(s.get("Failed", 0) for s in summaries) >= 1
     assert sum(s.get("Unknown", 0) for s in summaries) >= 1
     # And the metrics (EMF on stdout) count what was published
@@ -103,10 +114,12 @@ def test_a_full_run_of_the_handler_logs_no_credentials(
         for m in directive["Metrics"]
     }
     assert {"Published", "Failed", "Unknown"} <= metric_names
-    assert sum(metric_total(doc.get("Published", 0)) for doc in emf) == 12
+    assert sum(metric_total(doc.get("Published", 0)) for doc in emf) == published
     # And the ledger holds the one failure: FAILED (401); the 500 went out on its resend
     by_state = states(ledger, sid_plan)
-    assert list(by_state.values()).count(State.SENT) == 12
+    assert list(by_state.values()).count(State.SENT) == published
     failed = ledger.get_many([k for k, s in by_state.items() if s is not State.SENT])
     assert [r.state for r in failed.values()] == [State.FAILED]
     assert len(fake_x.posts_by("hertspolice")) == 12
+    assert len(fake_mastodon.statuses_by("hertspolice")) == 13
+    assert len(fake_facebook.posts_of("hertspolice")) == 7

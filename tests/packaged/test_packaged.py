@@ -35,10 +35,13 @@ import pytest
 from herald.delivery import DeliveryKey
 from herald.ledger import State
 from herald.ledger.dynamodb import DynamoLedger
+from herald_dev.fake_facebook import FakeFacebook
+from herald_dev.fake_mastodon import FakeMastodon
 from herald_dev.fake_secrets import FakeSecrets
 from herald_dev.fake_x import FakeX
+from herald_dev.mastodon_facebook_accounts import FACEBOOK_SECRET, MASTODON_SECRET
+from herald_dev.x_accounts import X_SECRET
 from tests.fixtures.dynamodb_local import ACCESS_KEY, REGION, SECRET_KEY
-from tests.fixtures.secrets_manager import X_SECRET_NAME
 from tests.packaged.conftest import LAMBDA_PYTHON, REPO_ROOT, TEMPLATE
 
 pytestmark = pytest.mark.packaged
@@ -47,6 +50,7 @@ RUN_HANDLER = Path(__file__).with_name("run_handler.py")
 EVENTS = sorted((REPO_ROOT / "events").glob("*.json"))
 CAMPAIGN = "safer-internet-day-2021"
 LAUNCH = DeliveryKey(CAMPAIGN, "launch", "x", "hertspolice")
+ALL_CHANNELS_SECRET = "herald/packaged/credentials"  # X, Mastodon and Facebook
 LAUNCH_ALT = "Graphic: a white shield with a padlock in front of a globe of connected dots."
 
 
@@ -113,15 +117,19 @@ def lambda_environment(
     dynamodb: str,
     secrets: str,
     x_api: str,
+    mastodon: str,
+    graph: str,
 ) -> dict[str, str]:
     """What Lambda and the template set, pointed at the local services; nothing inherited."""
     env = template_environment()
     env.pop("CAMPAIGNS_DIR")  # the packaged campaigns, found from LAMBDA_TASK_ROOT
     env.update(
         LEDGER_TABLE=ledger_table,
-        CREDENTIALS_SECRET=X_SECRET_NAME,
+        CREDENTIALS_SECRET=ALL_CHANNELS_SECRET,
         EVENT_TIME_TOLERANCE="off",  # the sample events are from 2021
         X_API_BASE_URL=x_api,
+        MASTODON_BASE_URL=mastodon,
+        FACEBOOK_GRAPH_URL=graph,
         AWS_ENDPOINT_URL_DYNAMODB=dynamodb,
         AWS_ENDPOINT_URL_SECRETS_MANAGER=secrets,
         AWS_ACCESS_KEY_ID=ACCESS_KEY,
@@ -175,7 +183,7 @@ def test_the_real_arm64_build_holds_the_pinned_layer(real_build: Path) -> None:
     # and the plan compiled from exactly those campaigns, which the function starts from
     from herald.compiled_plan import load_compiled
 
-    assert len(load_compiled(function / "campaigns")) == 13
+    assert len(load_compiled(function / "campaigns")) == 33  # 13 on X and Mastodon, 7 Page posts
 
 
 def shipped_test_material(root: Path) -> list[str]:
@@ -216,16 +224,21 @@ def test_the_packaged_function_publishes_the_due_post_exactly_once(
     dynamodb_client: Any,
     fake_secrets: FakeSecrets,
     fake_x: FakeX,
+    fake_mastodon: FakeMastodon,
+    fake_facebook: FakeFacebook,
     tmp_path: Path,
 ) -> None:
     # Given the built function and layer, the runtime's boto3, a fresh ledger table, the X
     # credentials in the fake Secrets Manager and an empty fake X
+    fake_secrets.put(ALL_CHANNELS_SECRET, json.dumps(X_SECRET | MASTODON_SECRET | FACEBOOK_SECRET))
     env = lambda_environment(
         host_build / "PublisherFunction",
         ledger_table=ledger_table,
         dynamodb=dynamodb_local,
         secrets=fake_secrets.url,
         x_api=fake_x.url,
+        mastodon=fake_mastodon.url,
+        graph=fake_facebook.url,
     )
     assert [path.name for path in EVENTS] == ["scheduled-event.json", "scheduler.json"]
 
@@ -233,9 +246,15 @@ def test_the_packaged_function_publishes_the_due_post_exactly_once(
     # 9 February 2021, when the launch post is due), as one warm container would
     result, process = run_packaged(host_build, lambda_runtime, env, tmp_path)
 
-    # Then the first tick published the launch post, with its image and alt text
+    # Then the first tick published the launch post, with its image and alt text, on X, on
+    # Mastodon and on the Facebook Page
     first, second = result["results"]
-    assert first["Published"] == 1
+    assert first["Published"] == 3
+    [status] = fake_mastodon.statuses
+    assert status.text.startswith("Today is #SaferInternetDay.")
+    assert status.media[0].description.startswith(LAUNCH_ALT)
+    [page_post] = fake_facebook.posts
+    assert page_post.photos[0].alt_text.startswith(LAUNCH_ALT)
     assert [post.account for post in fake_x.posts] == ["hertspolice"]
     launch = fake_x.posts[0]
     assert launch.text.startswith("Today is #SaferInternetDay.")
@@ -249,12 +268,13 @@ def test_the_packaged_function_publishes_the_due_post_exactly_once(
     assert second.get("Published", 0) == 0
     assert len(fake_x.posts) == 1
     assert fake_x.counts.get("POST /2/tweets") == 1
+    assert len(fake_mastodon.statuses) == len(fake_facebook.posts) == 1
     # and everything the function wrote on stdout is JSON: logs, metrics
     lines = [line for line in process.stdout.splitlines() if line.strip()]
     assert lines
     documents = [json.loads(line) for line in lines]
     ticks = [doc for doc in documents if doc.get("message") == "tick"]
-    assert [tick["summary"]["Published"] for tick in ticks[:1]] == [1]
+    assert [tick["summary"]["Published"] for tick in ticks[:1]] == [3]
     assert all(doc.get("service") == "herald" for doc in ticks)
     # and it started from the compiled plan, not by parsing every campaign
     assert not [doc for doc in documents if "compiled plan" in str(doc.get("message"))]
@@ -267,15 +287,20 @@ def test_the_packaged_process_sees_nothing_of_the_development_environment(
     dynamodb_local: str,
     fake_secrets: FakeSecrets,
     fake_x: FakeX,
+    fake_mastodon: FakeMastodon,
+    fake_facebook: FakeFacebook,
     tmp_path: Path,
 ) -> None:
     # Given the same isolated run
+    fake_secrets.put(ALL_CHANNELS_SECRET, json.dumps(X_SECRET | MASTODON_SECRET | FACEBOOK_SECRET))
     env = lambda_environment(
         host_build / "PublisherFunction",
         ledger_table=ledger_table,
         dynamodb=dynamodb_local,
         secrets=fake_secrets.url,
         x_api=fake_x.url,
+        mastodon=fake_mastodon.url,
+        graph=fake_facebook.url,
     )
 
     # When it has handled the events

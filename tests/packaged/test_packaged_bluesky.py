@@ -49,7 +49,11 @@ def test_the_packaged_function_publishes_to_bluesky_exactly_once(
     account = new_bluesky_account()
     campaigns = tmp_path / "campaigns"
     with_bluesky(
-        REPO_ROOT / "campaigns", campaigns, "safer-internet-day-2021.yaml", handle=account.handle
+        REPO_ROOT / "campaigns",
+        campaigns,
+        "safer-internet-day-2021.yaml",
+        handle=account.handle,
+        channels=["x", "bluesky"],
     )
     plan, problems = load_plan([campaigns])
     write_index(campaigns, plan, [str(p) for p in problems if p.is_error])

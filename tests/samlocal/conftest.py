@@ -43,6 +43,8 @@ LOCAL_SCRIPT = REPO_ROOT / "scripts" / "local.sh"
 SERVICE_URLS = (
     "AWS_ENDPOINT_URL_DYNAMODB",
     "X_API_BASE_URL",
+    "MASTODON_BASE_URL",
+    "FACEBOOK_GRAPH_URL",
     "AWS_ENDPOINT_URL_SECRETS_MANAGER",
     "BLUESKY_SERVICE_URL",
 )
@@ -149,9 +151,10 @@ class LocalServices:
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
-    def control(self, what: str) -> Any:
-        """GET /__control/<what> of the fake X (posts, requests, counts)."""
-        url = f"http://127.0.0.1:{self.ports['X_API_BASE_URL']}/__control/{what}"
+    def control(self, what: str, service: str = "X_API_BASE_URL") -> Any:
+        """GET /__control/<what> of a fake (posts, requests, counts): the fake X, or the
+        one at `service` (MASTODON_BASE_URL, FACEBOOK_GRAPH_URL)."""
+        url = f"http://127.0.0.1:{self.ports[service]}/__control/{what}"
         with urllib.request.urlopen(url, timeout=5) as response:
             return json.load(response)
 

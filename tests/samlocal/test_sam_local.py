@@ -95,7 +95,12 @@ def invoke(command: list[str], image: str) -> Invocation:
 
 def credential_values() -> list[str]:
     secret = json.loads(LOCAL_CREDENTIALS.read_text(encoding="utf-8"))
-    return [value for account in secret["x"].values() for value in account.values()]
+    return [
+        value
+        for channel in secret.values()
+        for account in channel.values()
+        for value in account.values()
+    ]
 
 
 def test_make_local_listens_on_loopback_and_the_docker_bridge_only(
@@ -138,13 +143,17 @@ def test_the_printed_sam_local_invoke_publishes_the_launch_post_once(
     # When it runs (08:00 on 9 February 2021, when the launch post is due)
     first = invoke(command, lambda_image)
 
-    # Then the function published one post, the launch post, to the fake X, from inside the
-    # container
-    assert first.result["Published"] == 1
+    # Then the function published the launch post to the fake X, the fake Mastodon and the
+    # fake Facebook Page, from inside the container
+    assert first.result["Published"] == 3
     posts = local_services.control("posts")
     assert [post["account"] for post in posts] == ["hertspolice"]
     assert posts[0]["text"].startswith(LAUNCH_TEXT)
     assert posts[0]["media"] and posts[0]["media"][0]["alt"]
+    [status] = local_services.control("posts", "MASTODON_BASE_URL")
+    assert status["text"].startswith(LAUNCH_TEXT) and status["media"][0]["description"]
+    [page_post] = local_services.control("posts", "FACEBOOK_GRAPH_URL")
+    assert page_post["message"].startswith(LAUNCH_TEXT) and page_post["photos"][0]["alt_text"]
     # and the container's output holds the function's JSON log line of the tick
     ticks = [doc for doc in first.documents if doc.get("message") == "tick"]
     assert [tick["summary"] for tick in ticks] == [first.result]
@@ -154,7 +163,8 @@ def test_the_printed_sam_local_invoke_publishes_the_launch_post_once(
     metrics = [doc for doc in first.documents if "_aws" in doc]
     namespaces = [d["Namespace"] for m in metrics for d in m["_aws"]["CloudWatchMetrics"]]
     assert namespaces == ["herald"]
-    assert metrics[0]["Published"] == [1.0]
+    published = metrics[0]["Published"]  # one value per post, as a list when several
+    assert (sum(published) if isinstance(published, list) else published) == 3
 
     # When the same minute is invoked again, as the EventBridge envelope
     second = invoke(with_event(command, ENVELOPE_EVENT), lambda_image)
@@ -164,6 +174,8 @@ def test_the_printed_sam_local_invoke_publishes_the_launch_post_once(
     assert second.result.get("Published", 0) == 0
     assert len(local_services.control("posts")) == 1
     assert local_services.control("counts").get("POST /2/tweets") == 1
+    assert len(local_services.control("posts", "MASTODON_BASE_URL")) == 1
+    assert len(local_services.control("posts", "FACEBOOK_GRAPH_URL")) == 1
     # and no credential ever reached sam's output
     leaked = [v for v in credential_values() if v in first.output + second.output]
     assert leaked == []
@@ -240,8 +252,8 @@ def test_start_lambda_and_lambda_invoke_give_the_same_result(
         first = lambda_invoke(client, SCHEDULER_EVENT)
         second = lambda_invoke(client, ENVELOPE_EVENT)
 
-    # Then the result is that of sam local invoke: the launch post published once
-    assert first["Published"] == 1
+    # Then the result is that of sam local invoke: the launch post published once on each
+    assert first["Published"] == 3
     assert second.get("Published", 0) == 0
     posts = local_services.control("posts")
     assert [post["text"][: len(LAUNCH_TEXT)] for post in posts] == [LAUNCH_TEXT]

@@ -17,7 +17,7 @@ from herald.campaign import load_campaign
 from herald.channels.bluesky_length import graphemes, utf8_bytes
 from herald.config import ConfigError, Settings
 from herald.credentials import StaticCredentials
-from herald.preview import as_json, cost_lines, to_table
+from herald.preview import as_json, free_channels, to_markdown, to_table
 from herald.validate import validate
 from herald_dev.images import PNG
 
@@ -137,18 +137,19 @@ def test_preview_shows_bluesky_beside_x_with_its_unit_and_cost(tmp_path: Path) -
     # When previewed
     rows = as_json(report.rendered)
     table = to_table(report.rendered)
-    # Then X comes first, Bluesky next, each measured in its own unit
-    assert [(r["channel"], r["handle"], r["unit"], r["limit"]) for r in rows] == [
-        ("x", "HertsPolice", "characters", 280),
-        ("bluesky", "hertspolice.bsky.social", "graphemes", 300),
+    # Then the post is there on each channel, each measured in its own unit
+    by_channel = {r["channel"]: r for r in rows}
+    assert [(r["handle"], r["unit"], r["limit"]) for r in by_channel.values()] == [
+        ("hertspolice.bsky.social", "graphemes", 300),
+        ("HertsPolice", "characters", 280),
     ]
-    assert rows[1]["weighted_length"] == len(text) and rows[1]["has_url"] is True
+    bluesky = by_channel["bluesky"]
+    assert bluesky["weighted_length"] == len(text) and bluesky["has_url"] is True
     assert f"bluesky @hertspolice.bsky.social  sid/launch  [{len(text)}/300 graphemes]" in table
+    assert f"| {len(text)}/300 graphemes |" in to_markdown(report.rendered)
     # And Bluesky's posts cost nothing, said beside X's price
-    assert cost_lines(report.rendered) == [
-        "X API cost: $0.20 for 1 posts (0 × $0.015 + 1 with a link × $0.20; prices as of 2026)",
-        "Bluesky cost: $0.00 for 1 post (no charge per post)",
-    ]
+    assert free_channels(report.rendered) == "Bluesky API: no charge (1 posts)"
+    assert "Bluesky API: no charge (1 posts)" in table
 
 
 def test_the_html_preview_shows_a_bluesky_post_as_bluesky_links_it(tmp_path: Path) -> None:
@@ -161,7 +162,7 @@ def test_the_html_preview_shows_a_bluesky_post_as_bluesky_links_it(tmp_path: Pat
     assert 'href="https://bsky.app/hashtag/SaferInternetDay"' in page
     assert 'href="https://bsky.app/profile/partner.bsky.social"' in page
     assert 'href="https://example.org/a"' in page  # the full stop is not the link's
-    assert "of 300 graphemes" in page and "Bluesky cost: $0.00" in page
+    assert "of 300 graphemes" in page and "Bluesky API: no charge" in page
 
 
 def test_bluesky_service_url_replaces_every_accounts_service() -> None:

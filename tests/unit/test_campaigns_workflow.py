@@ -110,14 +110,18 @@ def test_preview_markdown_is_a_day_by_day_table_with_lengths_and_cost(
     # Then it has a summary with the cost, a heading per day and a row per delivery
     assert code == 0
     assert lines[0] == "## herald preview"
-    assert "13 deliveries from 1 campaign (safer-internet-day-2021); 0 errors" in out
+    assert "33 deliveries from 1 campaign (safer-internet-day-2021); 0 errors" in out
     assert "**X API cost: $0.94 for 13 posts" in out
+    assert "Mastodon and Facebook APIs: no charge (20 posts)" in lines
     assert "### Monday 8 February 2021" in lines
     assert "### Tuesday 9 February 2021" in lines
     rows = [line for line in lines if line.startswith("| ") and "GMT |" in line]
-    assert len(rows) == 13
-    assert rows[1].startswith(
+    assert len(rows) == 33  # 13 on X, 13 on Mastodon, 7 on the Facebook Page
+    assert rows[5].startswith(
         "| 08:00 GMT | `safer-internet-day-2021/launch` | x @HertsPolice | 186/280 | Today is"
+    )
+    assert rows[3].startswith(
+        "| 08:00 GMT | `safer-internet-day-2021/launch` | facebook Hertfordshire Constabulary |"
     )
     assert all(line.count(" | ") == 4 for line in rows)  # no cell breaks the table
 

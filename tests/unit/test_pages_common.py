@@ -124,3 +124,33 @@ def test_text_is_coloured_only_from_the_palette() -> None:
     for value in colours:
         match = re.fullmatch(r"var\(--([a-z-]+)-fg\)", value.strip())
         assert match is not None and match.group(1) in PALETTE, value
+
+
+def test_linkify_links_hashtags_and_mentions_where_the_posts_network_says() -> None:
+    from herald.channels.rules import rules_for
+
+    # Given a Mastodon account on its instance, and a Facebook Page
+    instance = {"instance": "https://police.example"}
+    on_mastodon = rules_for("mastodon")
+    on_facebook = rules_for("facebook")
+    text = "Thanks @press #SaferInternetDay"
+    # When the text is marked up for each
+    toot = str(
+        linkify(
+            text,
+            lambda tag: on_mastodon.hashtag_link(tag, instance),
+            lambda handle: on_mastodon.mention_link(handle, instance),
+        )
+    )
+    page = str(
+        linkify(
+            text,
+            lambda tag: on_facebook.hashtag_link(tag, {}),
+            lambda handle: on_facebook.mention_link(handle, {}),
+        )
+    )
+    # Then each links to its own network, and what a network does not link stays text
+    assert 'href="https://police.example/tags/SaferInternetDay"' in toot
+    assert 'href="https://police.example/@press"' in toot
+    assert 'href="https://www.facebook.com/hashtag/SaferInternetDay"' in page
+    assert "Thanks @press" in page and "x.com" not in page + toot

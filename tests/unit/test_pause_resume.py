@@ -56,7 +56,7 @@ def test_pause_says_what_it_holds_and_how_to_lift_it(herald) -> None:
     assert code == 0
     assert out.splitlines() == [
         f"Paused campaign {SID} since 2021-02-09 07:00:00Z: major incident",
-        "This holds 12 upcoming deliveries; the next is safer-internet-day-2021/launch, due"
+        "This holds 30 upcoming deliveries; the next is safer-internet-day-2021/launch, due"
         " 2021-02-09 08:00 GMT (08:00Z).",
         f"Lift it with: herald resume --campaign {SID} --ledger {herald.ledger}",
     ]
@@ -88,7 +88,7 @@ def test_resume_says_what_it_frees(herald) -> None:
     assert code == 0
     assert out.splitlines() == [
         f"Resumed campaign {SID}.",
-        "This frees 11 upcoming deliveries; the next is safer-internet-day-2021/cost-advice,"
+        "This frees 27 upcoming deliveries; the next is safer-internet-day-2021/cost-advice,"
         " due 2021-02-09 10:00 GMT (10:00Z).",
     ]
     # And a second resume has nothing left to lift

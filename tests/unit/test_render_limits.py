@@ -407,7 +407,7 @@ def test_the_safer_internet_day_campaign_renders_as_before() -> None:
     plain = ImmutableSandboxedEnvironment(
         undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
     )
-    found = list(deliveries(campaign))
+    found = [d for d in deliveries(campaign) if d.key.channel == "x"]
     # Then every text is the same
     assert len(found) == 13
     for delivery in found:

@@ -67,9 +67,12 @@ def test_campaign_header(raw: dict) -> None:
     assert raw["campaign"] == "safer-internet-day-2021"
     assert raw["timezone"] == "Europe/London"
     assert (CAMPAIGN.parent / raw["release"]).resolve() == SEED_COPY.resolve()
-    assert raw["accounts"] == {
-        "x": {"hertspolice": {"handle": "HertsPolice", "name": "Hertfordshire Constabulary"}}
+    assert raw["accounts"]["x"] == {
+        "hertspolice": {"handle": "HertsPolice", "name": "Hertfordshire Constabulary"}
     }
+    # And it also goes out on the force's Mastodon account and Facebook Page
+    assert set(raw["accounts"]) == {"x", "mastodon", "facebook"}
+    assert set(raw["defaults"]["channels"]) == {"x", "mastodon", "facebook"}
 
 
 def test_shape_deliveries_days_thread_image(raw: dict, campaign: Campaign) -> None:
@@ -79,7 +82,11 @@ def test_shape_deliveries_days_thread_image(raw: dict, campaign: Campaign) -> No
     with_media = [m for post in raw["posts"] for m in post.get("media", [])]
     # Then there are at least 8 deliveries over at least 3 days, a thread, and an image
     assert parts >= 8
-    assert len(list(deliveries(campaign))) == parts
+    by_channel: dict[str, int] = {}
+    for delivery in deliveries(campaign):
+        by_channel[delivery.key.channel] = by_channel.get(delivery.key.channel, 0) + 1
+    # (a Facebook Page has no threads: one post each, its thread joined into it)
+    assert by_channel == {"x": parts, "mastodon": parts, "facebook": len(raw["posts"])}
     assert len(days) >= 3
     assert {"2021-02-08", "2021-02-09"} <= days
     assert any(day in days for day in ("2021-02-10", "2021-02-11"))
@@ -107,12 +114,28 @@ def test_times_are_the_planned_day(campaign: Campaign) -> None:
 def test_every_part_fits_on_x_and_none_repeat(rendered: list[tuple[LoadedDelivery, str]]) -> None:
     # Given every delivery rendered as it will be published
     measure = weighted_length()
-    texts = [text for _, text in rendered]
+    on_x = [(d, t) for d, t in rendered if d.key.channel == "x"]
+    texts = [text for _, text in on_x]
     # Then each is within 280 weighted characters, non-empty, and no two are the same
-    too_long = {d.key.post: measure(t) for d, t in rendered if measure(t) > 280}
+    too_long = {d.key.post: measure(t) for d, t in on_x if measure(t) > 280}
     assert too_long == {}
     assert all(texts)
     assert len(set(texts)) == len(texts)
+
+
+def test_every_part_fits_on_mastodon_and_facebook(
+    rendered: list[tuple[LoadedDelivery, str]],
+) -> None:
+    from herald.mastodon_text import status_length
+
+    # Given the Mastodon and Facebook deliveries
+    toots = [t for d, t in rendered if d.key.channel == "mastodon"]
+    pages = [t for d, t in rendered if d.key.channel == "facebook"]
+    # Then every status is within Mastodon's 500, and each Page post is its thread joined
+    assert toots and max(status_length(t) for t in toots) <= 500
+    assert len(set(toots)) == len(toots)
+    assert any(t.count("\n\n") >= 2 for t in pages)
+    assert all(len(t) <= 63_206 for t in pages)
 
 
 def test_templates_use_release_and_variables(raw: dict, rendered) -> None:

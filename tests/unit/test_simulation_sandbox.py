@@ -54,7 +54,7 @@ def test_reset_of_one_campaign_keeps_the_others_history(
     assert after.count("SENT") == before.count("SENT")
     outbox = Path(".herald/outbox/outbox.jsonl").read_text(encoding="utf-8")
     entries = [json.loads(line) for line in outbox.splitlines()]
-    assert len(entries) == 14  # SID's 13 and the demo's 1, once each
+    assert len(entries) == 34  # SID's 33 (on X, Mastodon, Facebook) and the demo's 1, once each
 
 
 def test_status_says_which_records_are_simulated(

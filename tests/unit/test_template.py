@@ -260,6 +260,8 @@ def test_function_environment_names_every_resource_it_needs(cfn: dict[str, Any])
     assert variables["LEDGER_TABLE"] == {"Ref": "LedgerTable"}
     assert variables["CREDENTIALS_SECRET"] == {"Ref": "CredentialsSecretName"}
     assert variables["X_API_BASE_URL"] == {"Ref": "XApiBaseUrl"}
+    assert variables["MASTODON_BASE_URL"] == {"Ref": "MastodonBaseUrl"}
+    assert variables["FACEBOOK_GRAPH_URL"] == {"Ref": "FacebookGraphUrl"}
     assert variables["POWERTOOLS_SERVICE_NAME"] == "herald"
     assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "herald"
     assert variables["POWERTOOLS_LOG_LEVEL"] == {"Ref": "LogLevel"}
@@ -703,6 +705,8 @@ def test_env_json_sets_only_variables_the_template_declares() -> None:
     assert set(overrides) <= set(declared["Variables"])
     # And the function talks to the fake X API and local AWS endpoints on the Docker host
     assert overrides["X_API_BASE_URL"].startswith("http://host.docker.internal:")
+    assert overrides["MASTODON_BASE_URL"].startswith("http://host.docker.internal:")
+    assert overrides["FACEBOOK_GRAPH_URL"].startswith("http://host.docker.internal:")
     assert overrides["AWS_ENDPOINT_URL_DYNAMODB"].startswith("http://host.docker.internal:")
     assert overrides["AWS_ENDPOINT_URL_SECRETS_MANAGER"].startswith("http://host.docker.internal:")
     assert overrides["LEDGER_TABLE"] and overrides["CREDENTIALS_SECRET"]
@@ -782,7 +786,7 @@ def test_layer_requirements_pin_the_runtime_dependencies_the_tests_run_with() ->
 
     # Then every runtime dependency is pinned, and nothing for validation or from the runtime
     assert runtime <= set(pins)
-    assert not {"boto3", "twitter-text-parser", "setuptools"} & set(pins)
+    assert not {"boto3", "twitter-text-parser", "graphemeu", "setuptools"} & set(pins)
     # And each pin is the version installed in .venv, where the tests ran
     assert {name: pinned for name, pinned in pins.items() if version(name) != pinned} == {}
 

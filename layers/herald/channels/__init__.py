@@ -1,6 +1,7 @@
 """Channels publish one delivery and report what happened, without raising for outcomes.
 
-Adapters: X (tweepy, real HTTP) and the outbox (a local folder, the embedded default).
+Adapters: X (tweepy, real HTTP), Mastodon and Facebook Pages (plain HTTP, herald.channels.web)
+and the outbox (a local folder, the embedded default).
 Each channel's checkable rules (lengths, media, threads, price) are in herald.channels.rules;
 herald.channels.lazy builds a channel only when a delivery needs it.
 """
@@ -72,11 +73,28 @@ class SettleBy(StrEnum):
 class Settlement:
     """How the engine may settle a channel's UNKNOWN outcome, inside the delivery's window:
     read the account back; once read-backs `absence_gap` apart found nothing (at once, for
-    an idempotency key), attempt again, at most `resends` times."""
+    an idempotency key), attempt again, at most `resends` times.
+
+    A network that keeps an idempotency key only for a while (Mastodon: about an hour)
+    gives its `key_lifetime`, counted from the first attempt sent with the key, and the
+    rule that holds once it is over (`after_key`): from then on a repeated create could
+    make a second post, so only reading back settles it."""
 
     by: SettleBy
     absence_gap: timedelta
     resends: int
+    key_lifetime: timedelta | None = None
+    after_key: Settlement | None = None
+
+    def in_force(self, first_attempt: datetime | None, now: datetime) -> Settlement:
+        """The rule for an UNKNOWN whose key was first sent at `first_attempt` (None: not
+        known, so the key may have expired): this one while the key lives, else
+        `after_key`."""
+        if self.key_lifetime is None or self.after_key is None:
+            return self
+        if first_attempt is not None and now - first_attempt < self.key_lifetime:
+            return self
+        return self.after_key
 
 
 # X refuses identical text from an account (403 duplicate), so one more attempt after two
@@ -97,10 +115,13 @@ BeforeCreate = Callable[[], str | None]
 @dataclass(frozen=True)
 class CreateCall:
     """What the engine hands a channel for one create call: the hook to call just before
-    it, and the idempotency key to send with it (channels that take one)."""
+    it, the idempotency key to send with it (channels that take one), and the seconds left
+    in the invocation (None: no limit), for a channel that must wait before it (Mastodon,
+    while an image is processed) and may never wait beyond them."""
 
     before: BeforeCreate | None = None
     idempotency_key: str | None = None
+    remaining: Callable[[], float] | None = None
 
 
 def why_not(call: CreateCall | None) -> str | None:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 # An account's settings as the campaign wrote them (handle, and the channel's own: an
 # instance's max_characters, a Page's id), for rules that depend on the account.
@@ -66,6 +67,13 @@ class ChannelRules:
     # The network refuses the same text twice from one account (validation: an error);
     # otherwise the same text twice is only a warning: it would be published twice.
     refuses_duplicates: bool = True
+    # How an account is written ("@" before a handle; nothing before a Page's name), and
+    # the address of its profile from its handle and settings (None: not known).
+    handle_prefix: str = "@"
+    profile: Callable[[str, AccountSettings], str | None] = lambda handle, account: None
+    # Where a hashtag and a mention in a post link to on this network (None: not linked).
+    hashtag_link: Callable[[str, AccountSettings], str | None] = lambda tag, account: None
+    mention_link: Callable[[str, AccountSettings], str | None] = lambda handle, account: None
 
 
 def _x_measure(text: str, account: AccountSettings) -> list[Measure]:
@@ -100,6 +108,9 @@ X = ChannelRules(
     refusal=_x_refusal,
     price=_x_price,
     has_url=_x_has_url,
+    profile=lambda handle, account: f"https://x.com/{handle}",
+    hashtag_link=lambda tag, account: f"https://x.com/hashtag/{quote(tag)}",
+    mention_link=lambda handle, account: f"https://x.com/{handle}",
 )
 
 
@@ -127,9 +138,72 @@ BLUESKY = ChannelRules(
     media=MediaRules(max_count=4, max_bytes=2_000_000),
     has_url=_bluesky_has_url,
     refuses_duplicates=False,
+    profile=lambda handle, account: f"https://bsky.app/profile/{handle}",
+    hashtag_link=lambda tag, account: f"https://bsky.app/hashtag/{quote(tag)}",
+    mention_link=lambda handle, account: f"https://bsky.app/profile/{handle}",
 )
 
-RULES: dict[str, ChannelRules] = {rules.name: rules for rules in (X, BLUESKY)}
+
+def _mastodon_measure(text: str, account: AccountSettings) -> list[Measure]:
+    from herald import mastodon_text
+
+    limit = int(account.get("max_characters") or mastodon_text.DEFAULT_MAX_CHARACTERS)
+    return [Measure(mastodon_text.status_length(text), limit, "characters")]
+
+
+def _mastodon_has_url(text: str) -> bool:
+    from herald import mastodon_text
+
+    return bool(mastodon_text.urls(text))
+
+
+def _on_instance(account: AccountSettings, path: str) -> str | None:
+    """An address on a Mastodon account's instance, None when the account names none."""
+    instance = str(account.get("instance") or "").rstrip("/")
+    return f"{instance}/{path}" if instance else None
+
+
+# Mastodon counts graphemes, a URL as 23 and a remote mention as its @user part, against
+# the instance's max_characters (the account's `max_characters`, else 500). Its API is free.
+MASTODON = ChannelRules(
+    name="mastodon",
+    title="Mastodon",
+    measure=_mastodon_measure,
+    media=MediaRules(max_count=4, max_bytes=16 * 1024 * 1024, max_alt=1500),
+    has_url=_mastodon_has_url,
+    refuses_duplicates=False,  # Mastodon takes the same text twice
+    profile=lambda handle, account: _on_instance(account, f"@{handle.partition('@')[0]}"),
+    hashtag_link=lambda tag, account: _on_instance(account, f"tags/{quote(tag)}"),
+    mention_link=lambda handle, account: _on_instance(account, f"@{handle}"),
+)
+
+FACEBOOK_MESSAGE_LIMIT = 63_206
+
+
+def _facebook_measure(text: str, account: AccountSettings) -> list[Measure]:
+    # Counted in UTF-16 code units, at least the characters Facebook could count: a text
+    # that fits this fits however Facebook counts (its own count is not documented).
+    units = len(text.encode("utf-16-le")) // 2
+    return [Measure(units, FACEBOOK_MESSAGE_LIMIT, "characters")]
+
+
+# A Page has no threads: a post's thread is published as one post, its parts joined by a
+# blank line with every part's images, at most 10 (herald's bound; Facebook's own is not
+# documented). Photos under 10 MB. Its API is free.
+FACEBOOK = ChannelRules(
+    name="facebook",
+    title="Facebook",
+    measure=_facebook_measure,
+    media=MediaRules(max_count=10, max_bytes=10 * 1024 * 1024 - 1),
+    threads=False,
+    handle_prefix="",
+    profile=lambda handle, account: (
+        f"https://www.facebook.com/{account['page_id']}" if account.get("page_id") else None
+    ),
+    hashtag_link=lambda tag, account: f"https://www.facebook.com/hashtag/{quote(tag)}",
+)
+
+RULES: dict[str, ChannelRules] = {rules.name: rules for rules in (X, BLUESKY, MASTODON, FACEBOOK)}
 
 
 def rules_for(channel: str) -> ChannelRules:
@@ -142,3 +216,11 @@ def title(channel: str) -> str:
     """How people write the channel's name ('X', 'Bluesky'); the name itself if unknown."""
     rules = RULES.get(channel)
     return rules.title if rules is not None else channel
+
+
+def account_label(channel: str, handle: str) -> str:
+    """An account as people write it on its channel: '@HertsPolice', '@press@police.example',
+    or a Facebook Page's name."""
+    rules = RULES.get(channel)
+    prefix = rules.handle_prefix if rules is not None else "@"
+    return f"{prefix}{handle}"

@@ -126,8 +126,8 @@ def _rendered(delivery: Any) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from herald import sandbox, simulate
-    from herald.campaign_schema import CHANNELS
     from herald.channels.outbox import OutboxChannel
+    from herald.channels.rules import RULES
     from herald.commands.common import now
     from herald.plan import load_plan_strict
 
@@ -136,10 +136,9 @@ def run(args: argparse.Namespace) -> int:
     ledger = _ledger(args, plan)
     clock = simulate.VirtualClock(start)
     faults = _faults(plan, args.fault)
-    # One outbox stand-in per channel, all writing to the same folder.
     channels: dict[str, Channel] = {
         name: simulate.FaultyChannel(OutboxChannel(args.outbox, channel=name, clock=clock), faults)
-        for name in CHANNELS
+        for name in RULES  # one outbox stand-in per channel herald publishes to
     }
     timeline = simulate.Timeline(echo=print)
     jitter = simulate.uniform_jitter() if args.jitter else None

@@ -1,9 +1,10 @@
 """What both pages share: the template environment and its frame, the palette, post text
-marked up as X shows it, and writing a page to a file."""
+marked up as its network shows it, and writing a page to a file."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,9 +58,33 @@ _SCHEME = re.compile(r"^https?://", re.IGNORECASE)
 _CODE = re.compile(r"`([^`]+)`")
 
 
-def linkify(text: str) -> Markup:
-    """A post's text as HTML, marked up as X shows it: URLs link to themselves, hashtags to
-    X's hashtag search and mentions to the account; everything else escaped."""
+Href = Callable[[str], str | None]  # where a hashtag or a mention links to (None: nowhere)
+
+
+def x_hashtag(tag: str) -> str:
+    return f"https://x.com/hashtag/{quote(tag)}"
+
+
+def x_mention(handle: str) -> str:
+    return f"https://x.com/{handle}"
+
+
+def network_links(channel: str, account: Any) -> tuple[Href, Href]:
+    """Where hashtags and mentions link on `channel`, for the campaign's `account` (its
+    settings: a Mastodon account's instance)."""
+    from herald.channels.rules import rules_for
+
+    rules, settings = rules_for(channel), account.settings
+    return (
+        lambda tag: rules.hashtag_link(tag, settings),
+        lambda handle: rules.mention_link(handle, settings),
+    )
+
+
+def linkify(text: str, hashtag: Href = x_hashtag, mention: Href = x_mention) -> Markup:
+    """A post's text as HTML, marked up as its network shows it: URLs link to themselves,
+    hashtags and mentions where `hashtag` and `mention` say (X's search and accounts by
+    default); everything else escaped."""
     from herald import textcount
 
     textcount.urls("")  # loads twitter-text (its URL rules are X's own)
@@ -69,16 +94,16 @@ def linkify(text: str) -> Markup:
     position = 0
     for found in extract_urls_with_indices(text):
         start, end = found["indices"]
-        pieces.append(_entities(text, position, start))
+        pieces.append(_entities(text, position, start, hashtag, mention))
         url = text[start:end]
         href = url if _SCHEME.match(url) else f"https://{url}"
         pieces.append(f'<a class="url" href="{escape(href)}">{escape(url)}</a>')
         position = end
-    pieces.append(_entities(text, position, len(text)))
+    pieces.append(_entities(text, position, len(text), hashtag, mention))
     return Markup("".join(pieces))
 
 
-def _entities(text: str, start: int, end: int) -> str:
+def _entities(text: str, start: int, end: int, hashtag: Href, mention: Href) -> str:
     """Hashtags and mentions in text[start:end] as links; the rest escaped."""
     pieces: list[str] = []
     position = start
@@ -86,13 +111,13 @@ def _entities(text: str, start: int, end: int) -> str:
         tag, handle = match.group("tag"), match.group("handle")
         if tag is not None and not any(c.isalpha() for c in tag):
             continue  # '#2021' is not a hashtag on X
+        href = hashtag(tag) if tag is not None else mention(handle)
+        if href is None:
+            continue  # not linked on this network: left as text
         pieces.append(str(escape(text[position : match.start()])))
         shown = escape(match.group(0))
-        if tag is not None:
-            href = f"https://x.com/hashtag/{quote(tag)}"
-            pieces.append(f'<a class="hashtag" href="{href}">{shown}</a>')
-        else:
-            pieces.append(f'<a class="mention" href="https://x.com/{handle}">{shown}</a>')
+        kind = "hashtag" if tag is not None else "mention"
+        pieces.append(f'<a class="{kind}" href="{escape(href)}">{shown}</a>')
         position = match.end()
     pieces.append(str(escape(text[position:end])))
     return "".join(pieces)

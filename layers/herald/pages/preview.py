@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
-from herald.channels.rules import title
+from herald.channels.rules import account_label, rules_for, title
 from herald.media import image_type
-from herald.pages.common import anchor, linkify, render, write
+from herald.pages.common import anchor, linkify, network_links, render, write
 from herald.problems import Problem
 from herald.wording import day_label
 
@@ -62,9 +62,8 @@ class _Tweet:
     limit: int
     reply_to: str | None
     problems: list[_ProblemGroup]
-    channel: str = "X"  # the channel's title
-    profile_url: str = ""
-    unit: str = "characters"
+    profile: str | None = None  # the account's profile address on its channel
+    unit: str = "characters"  # what the length counts
 
     @property
     def over(self) -> int:
@@ -86,6 +85,10 @@ class _Thread:
     channel: str
     handle: str
     tweets: list[_Tweet] = field(default_factory=list)
+
+    @property
+    def channel_title(self) -> str:
+        return title(self.channel)
 
 
 @dataclass
@@ -216,19 +219,18 @@ class _Calendar:
     def _tweet(self, item: Rendered) -> _Tweet:
         d = item.delivery
         number, total = d.thread_position
-        on_bluesky = d.key.channel == "bluesky"
-        if on_bluesky:
+        if d.key.channel == "bluesky":  # exactly the facets herald will send
             from herald.pages import bluesky
 
-            html, profile = bluesky.linkify(item.text), bluesky.profile_url(d.account.handle)
+            html = bluesky.linkify(item.text)
         else:
-            html, profile = linkify(item.text), f"https://x.com/{d.account.handle}"
+            html = linkify(item.text, *network_links(d.key.channel, d.account))
         return _Tweet(
             anchor(*d.key),
             number,
             total,
             d.account.name or d.account.handle,
-            d.account.handle,
+            account_label(d.key.channel, d.account.handle),
             item.text,
             html,
             self._images(d),
@@ -236,8 +238,7 @@ class _Calendar:
             item.limit,
             d.reply_to,
             _grouped(self._problems(d)),
-            title(d.key.channel),
-            profile,
+            rules_for(d.key.channel).profile(d.account.handle, d.account.settings),
             item.unit,
         )
 
@@ -258,7 +259,7 @@ class _Calendar:
 
 def preview_html(report: ValidationReport, rendered: Sequence[Rendered]) -> str:
     """The preview page as a string (see `write_preview`)."""
-    from herald.preview import cost_lines, ordered
+    from herald.preview import cost, free_channels, ordered
 
     calendar = _Calendar(report.problems)
     for item in ordered(rendered):
@@ -272,7 +273,7 @@ def preview_html(report: ValidationReport, rendered: Sequence[Rendered]) -> str:
         days=calendar.in_order(),
         deliveries=len(rendered),
         posts=len(calendar.threads),
-        cost="; ".join(cost_lines(rendered)),
+        cost=". ".join(filter(None, [cost(rendered).describe(), free_channels(rendered)])),
         errors=len(report.errors),
         warnings=len(report.warnings),
         others=_grouped(others),

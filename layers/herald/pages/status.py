@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
+from herald.channels.rules import account_label, title
 from herald.ledger import ALL_CAMPAIGNS
-from herald.pages.common import anchor, linkify, render, web_link, write
+from herald.pages.common import anchor, linkify, network_links, render, web_link, write
 from herald.status import ATTENTION, Report, Row, ShownPause, attempt_line, counts
 from herald.wording import day_label
 
@@ -34,6 +35,10 @@ class _RowView:
     text: str | None
     html: Markup | None
     updated_local: datetime | None
+
+    @property
+    def channel_title(self) -> str:
+        return title(self.row.delivery.key.channel)
 
     @property
     def link(self) -> str | None:
@@ -96,9 +101,9 @@ def _row_view(row: Row) -> _RowView:
         d.at,
         d.post.at_local,
         _label(d),
-        d.account.handle,
+        account_label(d.key.channel, d.account.handle),
         text,
-        linkify(text) if text is not None else None,
+        linkify(text, *network_links(d.key.channel, d.account)) if text is not None else None,
         record.updated_at.astimezone(d.campaign.timezone) if record is not None else None,
     )
 

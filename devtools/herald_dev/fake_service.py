@@ -1,0 +1,529 @@
+"""What the strict fakes of Mastodon and the Facebook Graph API share: one HTTP request
+parsed (query, form, multipart, JSON), injected faults, the request log, a timeline that lags
+its writes, and the `/__control/` endpoints another process uses to steer a fake.
+
+A fake subclasses `StrictFake` and names its routes (`routes`), how a request is
+authenticated (`authenticate`), what each endpoint does (`process`) and how the service
+answers a rate limit or a server error (`fault_response`). Faults are the ways a network
+fails a client:
+
+- `drop_after_commit`: the request is carried out, then the connection closes unanswered;
+- `server_error`: a 5xx before anything is done;
+- `server_error_after_commit`: the request is carried out, then a 5xx;
+- `timeout` / `timeout_after_commit`: no answer for `seconds` (the client's read timeout),
+  before or after the request is carried out;
+- `drop`: the connection closes at once, nothing done;
+- `rate_limit`: the service's own rate-limit answer;
+- `html_page`: a proxy's HTML error page (502) in front of the service, nothing done.
+
+Only the standard library is used, so a fake cannot share a bug with the client's stack.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import json
+import sys
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlsplit
+
+from herald_dev.loopback import LoopbackService
+
+ANY_ENDPOINT = "*"
+
+PROXY_ERROR_PAGE = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+
+
+class FaultKind(StrEnum):
+    RATE_LIMIT = "rate_limit"
+    SERVER_ERROR = "server_error"
+    SERVER_ERROR_AFTER_COMMIT = "server_error_after_commit"
+    DROP = "drop"
+    DROP_AFTER_COMMIT = "drop_after_commit"
+    TIMEOUT = "timeout"
+    TIMEOUT_AFTER_COMMIT = "timeout_after_commit"
+    HTML_PAGE = "html_page"
+
+    @property
+    def commits(self) -> bool:
+        """Whether the request is carried out before the fault shows."""
+        return self in (
+            FaultKind.SERVER_ERROR_AFTER_COMMIT,
+            FaultKind.DROP_AFTER_COMMIT,
+            FaultKind.TIMEOUT_AFTER_COMMIT,
+        )
+
+    @property
+    def unanswered(self) -> bool:
+        """Whether the client gets no answer at all."""
+        return self in (
+            FaultKind.DROP,
+            FaultKind.DROP_AFTER_COMMIT,
+            FaultKind.TIMEOUT,
+            FaultKind.TIMEOUT_AFTER_COMMIT,
+        )
+
+
+@dataclass
+class Fault:
+    """An injected failure for the next `remaining` requests to `endpoint`. `status` picks
+    the 5xx; `seconds` is how long a timeout holds; `code` and `reset_in` shape a rate
+    limit (the service's error code, seconds until it lifts)."""
+
+    endpoint: str
+    kind: FaultKind
+    remaining: int = 1
+    status: int | None = None
+    seconds: float = 10.0
+    code: int | None = None
+    reset_in: float = 60.0
+
+
+@dataclass
+class Request:
+    """One HTTP request as a fake sees it. `form` holds url-encoded and multipart fields
+    (each name's values in order), `files` the multipart files: name → (filename,
+    content type, bytes)."""
+
+    method: str
+    path: str
+    query: list[tuple[str, str]]
+    headers: Any  # case-insensitive: .get(name)
+    body: bytes
+    form: list[tuple[str, str]] = field(default_factory=list)
+    files: dict[str, tuple[str, str, bytes]] = field(default_factory=dict)
+    json: Any = None
+
+    def param(self, name: str) -> str | None:
+        """The last value of `name` among the form, the JSON body and the query."""
+        values = self.params(name)
+        return values[-1] if values else None
+
+    def params(self, name: str) -> list[str]:
+        found = [v for k, v in self.form if k == name]
+        if isinstance(self.json, dict) and name in self.json:
+            value = self.json[name]
+            found += [str(v) for v in value] if isinstance(value, list) else [str(value)]
+        found += [v for k, v in self.query if k == name]
+        return found
+
+    def names(self) -> set[str]:
+        names = {k for k, _ in self.form} | {k for k, _ in self.query}
+        if isinstance(self.json, dict):
+            names |= set(self.json)
+        return names
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any = None  # JSON-able, or str for text/html
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    at: datetime
+    method: str
+    path: str
+    endpoint: str | None
+    account: str | None
+    status: int | None  # None: no answer was sent (timeout, drop)
+    fault: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        value = asdict(self)
+        value["at"] = iso_z(self.at)
+        return value
+
+
+def iso_z(moment: datetime) -> str:
+    """2026-11-30T08:00:00.123Z"""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
+        f"{moment.microsecond // 1000:03d}Z"
+    )
+
+
+def parse_request(method: str, target: str, headers: Any, body: bytes) -> Request:
+    """`headers`: the handler's (an email.message.Message, case-insensitive)."""
+    split = urlsplit(target)
+    request = Request(
+        method=method,
+        path=split.path,
+        query=parse_qsl(split.query, keep_blank_values=True),
+        headers=headers,
+        body=body,
+    )
+    content_type = headers.get("Content-Type", "")
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        request.form = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+    elif content_type.startswith("multipart/form-data"):
+        _parse_multipart(request, content_type)
+    elif content_type.startswith("application/json") and body:
+        try:
+            request.json = json.loads(body)
+        except ValueError:
+            request.json = None
+    return request
+
+
+def _parse_multipart(request: Request, content_type: str) -> None:
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode() + request.body
+    )
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if not isinstance(name, str) or not isinstance(payload, bytes):
+            continue
+        filename = part.get_filename()
+        if filename is not None:
+            request.files[name] = (filename, part.get_content_type(), payload)
+        else:
+            request.form.append((name, payload.decode("utf-8", "replace")))
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = False  # stop() joins every handler: timeouts are bounded and interruptible
+    block_on_close = True
+    fake: StrictFake
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    timeout = 5
+    protocol_version = "HTTP/1.0"  # one request per connection: nothing idles at shutdown
+
+    def do_GET(self) -> None:
+        self.server.fake.handle(self)
+
+    do_POST = do_GET
+    do_PUT = do_GET
+    do_DELETE = do_GET
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.fake.verbose:
+            sys.stderr.write(f"{self.server.fake.thread_name}: {format % args}\n")
+
+
+Route = tuple[str, Any, str]  # (method, compiled path pattern, endpoint name)
+
+
+class StrictFake(LoopbackService):
+    """A strict fake service over real HTTP; see the module's docstring."""
+
+    server_class = _Server
+    handler_class = _Handler
+    routes: ClassVar[tuple[Route, ...]] = ()
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        extra_hosts: Sequence[str] = (),
+        clock: Callable[[], datetime] | None = None,
+        max_hang: float = 60.0,
+        verbose: bool = False,
+    ) -> None:
+        super().__init__(host, port, extra_hosts)
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.max_hang = max_hang
+        self.verbose = verbose
+        self.lock = threading.RLock()
+        self._wake = threading.Event()
+        self._reset_common()
+
+    # -- what a fake provides --
+
+    def authenticate(self, request: Request, endpoint: str) -> Any:
+        """The principal making the request, or the Response refusing it."""
+        raise NotImplementedError
+
+    def process(
+        self, endpoint: str, params: Mapping[str, str], request: Request, who: Any
+    ) -> Response:
+        raise NotImplementedError
+
+    def fault_response(self, fault: Fault, who: Any) -> Response:
+        """The answer for a RATE_LIMIT or a SERVER_ERROR(_AFTER_COMMIT) fault."""
+        raise NotImplementedError
+
+    def decorate(self, response: Response, endpoint: str, who: Any) -> Response:
+        """Headers every answer to an authenticated request carries (rate-limit state)."""
+        return response
+
+    def account_of(self, who: Any) -> str | None:
+        return None
+
+    def control(self, method: str, path: str, request: Any) -> Response | None:
+        """A fake's own `/__control/` endpoints (None: not one of them)."""
+        return None
+
+    def reset_state(self) -> None:
+        """Forget what was published (the accounts stay)."""
+
+    # -- life cycle --
+
+    def _before_shutdown(self) -> None:
+        self._wake.set()
+
+    # -- inspection and steering --
+
+    @property
+    def requests(self) -> list[LoggedRequest]:
+        with self.lock:
+            return list(self._log)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Requests received per endpoint, whatever their outcome."""
+        with self.lock:
+            return dict(self._counts)
+
+    def fail_next(
+        self,
+        endpoint: str,
+        kind: FaultKind | str,
+        times: int = 1,
+        *,
+        status: int | None = None,
+        seconds: float = 10.0,
+        code: int | None = None,
+        reset_in: float = 60.0,
+    ) -> None:
+        """Make the next `times` authenticated requests to `endpoint` (or `ANY_ENDPOINT`)
+        fail as `kind`, in the order faults were injected."""
+        known = {endpoint_name for _, _, endpoint_name in self.routes}
+        if endpoint != ANY_ENDPOINT and endpoint not in known:
+            raise ValueError(f"unknown endpoint {endpoint!r}; one of {', '.join(sorted(known))}")
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        fault_kind = FaultKind(kind)
+        if status is not None and not 500 <= status <= 599:
+            raise ValueError("a server error is a 5xx status")
+        fault = Fault(
+            endpoint,
+            fault_kind,
+            times,
+            status=status,
+            seconds=min(max(seconds, 0.0), self.max_hang),
+            code=code,
+            reset_in=reset_in,
+        )
+        with self.lock:
+            self._faults.append(fault)
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            self._faults.clear()
+
+    def set_timeline_lag(self, seconds: float) -> None:
+        """Leave a post out of the account's timeline until `seconds` of the fake's clock
+        after it was made, as real timelines lag their writes."""
+        with self.lock:
+            self.timeline_lag = max(seconds, 0.0)
+
+    def visible_since(self) -> float:
+        """The newest creation time (epoch seconds) a timeline shows by now."""
+        return self.clock().timestamp() - self.timeline_lag
+
+    def reset(self) -> None:
+        """Forget posts, media, faults, the request log and counters; keep the accounts."""
+        with self.lock:
+            self._reset_common()
+            self.reset_state()
+
+    def _reset_common(self) -> None:
+        self._wake.set()  # ends any timeout still running from before
+        self._wake = threading.Event()
+        self._faults: list[Fault] = []
+        self._log: list[LoggedRequest] = []
+        self._counts: dict[str, int] = {}
+        self.timeline_lag = 0.0
+
+    # -- one request --
+
+    def handle(self, handler: _Handler) -> None:
+        try:
+            length = int(handler.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
+        body = handler.rfile.read(length) if length > 0 else b""
+        request = parse_request(handler.command, handler.path, handler.headers, body)
+        if request.path.startswith("/__control/"):
+            self._send(handler, self._control(request))
+            return
+        endpoint, params = self._route(request.method, request.path)
+        if endpoint is None:
+            response = Response(404, {"error": f"no route for {request.method} {request.path}"})
+            self._record(request, None, None, response.status, None)
+            self._send(handler, response)
+            return
+        self._count(endpoint)
+        who = self.authenticate(request, endpoint)
+        if isinstance(who, Response):
+            self._record(request, endpoint, None, who.status, None)
+            self._send(handler, who)
+            return
+        fault = self._take_fault(endpoint)
+        if fault is None:
+            response = self.decorate(self.process(endpoint, params, request, who), endpoint, who)
+            self._record(request, endpoint, who, response.status, None)
+            self._send(handler, response)
+            return
+        self._fail(handler, fault, endpoint, params, request, who)
+
+    def _fail(
+        self,
+        handler: _Handler,
+        fault: Fault,
+        endpoint: str,
+        params: Mapping[str, str],
+        request: Request,
+        who: Any,
+    ) -> None:
+        if fault.kind.commits:
+            self.process(endpoint, params, request, who)
+        if fault.kind.unanswered:
+            self._record(request, endpoint, who, None, fault.kind.value)
+            if fault.kind in (FaultKind.TIMEOUT, FaultKind.TIMEOUT_AFTER_COMMIT):
+                with self.lock:
+                    wake = self._wake
+                wake.wait(fault.seconds)
+            handler.close_connection = True  # the socket closes with no answer at all
+            return
+        if fault.kind is FaultKind.HTML_PAGE:
+            response = Response(fault.status or 502, PROXY_ERROR_PAGE)
+        else:
+            response = self.decorate(self.fault_response(fault, who), endpoint, who)
+        self._record(request, endpoint, who, response.status, fault.kind.value)
+        self._send(handler, response)
+
+    def _route(self, method: str, path: str) -> tuple[str | None, dict[str, str]]:
+        for route_method, pattern, endpoint in self.routes:
+            match = pattern.fullmatch(path)
+            if match and method == route_method:
+                return endpoint, match.groupdict()
+        return None, {}
+
+    def _take_fault(self, endpoint: str) -> Fault | None:
+        with self.lock:
+            for fault in self._faults:
+                if fault.endpoint in (endpoint, ANY_ENDPOINT):
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    def _count(self, endpoint: str) -> None:
+        with self.lock:
+            self._counts[endpoint] = self._counts.get(endpoint, 0) + 1
+
+    def _record(
+        self,
+        request: Request,
+        endpoint: str | None,
+        who: Any,
+        status: int | None,
+        fault: str | None,
+    ) -> None:
+        account = self.account_of(who) if who is not None else None
+        entry = LoggedRequest(
+            self.clock(), request.method, request.path, endpoint, account, status, fault
+        )
+        with self.lock:
+            self._log.append(entry)
+
+    def _send(self, handler: _Handler, response: Response) -> None:
+        if isinstance(response.body, str):
+            data, content_type = response.body.encode(), "text/html; charset=utf-8"
+        elif response.body is None:
+            data, content_type = b"", None
+        else:
+            data, content_type = (
+                json.dumps(response.body).encode(),
+                "application/json; charset=utf-8",
+            )
+        try:
+            handler.send_response(response.status)
+            if content_type:
+                handler.send_header("Content-Type", content_type)
+            handler.send_header("Content-Length", str(len(data)))
+            for name, value in response.headers.items():
+                handler.send_header(name, value)
+            handler.end_headers()
+            handler.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (its read timeout): nothing to tell it
+
+    # -- control endpoints --
+
+    def _control(self, request: Request) -> Response:
+        """`POST /__control/faults` {endpoint, kind, times, status, seconds, code, reset_in};
+        `DELETE /__control/faults`; `POST /__control/timeline_lag` {seconds};
+        `POST /__control/reset`; `GET /__control/requests`, `/counts`; and the fake's own."""
+        try:
+            body = json.loads(request.body) if request.body else {}
+        except ValueError:
+            return Response(400, {"error": "body is not JSON"})
+        method, path = request.method, request.path
+        try:
+            if (method, path) == ("POST", "/__control/faults"):
+                options = {k: v for k, v in body.items() if k not in ("endpoint", "kind")}
+                self.fail_next(body["endpoint"], body["kind"], **options)
+                return Response(204)
+            if (method, path) == ("DELETE", "/__control/faults"):
+                self.clear_faults()
+                return Response(204)
+            if (method, path) == ("POST", "/__control/timeline_lag"):
+                self.set_timeline_lag(float(body["seconds"]))
+                return Response(204)
+            if (method, path) == ("POST", "/__control/reset"):
+                self.reset()
+                return Response(204)
+            if (method, path) == ("GET", "/__control/requests"):
+                return Response(200, [r.to_json() for r in self.requests])
+            if (method, path) == ("GET", "/__control/counts"):
+                return Response(200, self.counts)
+            own = self.control(method, path, body)
+            if own is not None:
+                return own
+        except (KeyError, TypeError, ValueError) as error:
+            return Response(400, {"error": f"{type(error).__name__}: {error}"})
+        return Response(404, {"error": f"no control {method} {path}"})
+
+
+CONTROL_HELP = """\
+control (from any process, no token needed):
+  POST   /__control/faults   {{"endpoint": "{endpoint}", "kind": "drop_after_commit",
+                             "times": 1, "status": 503, "seconds": 5, "code": 32,
+                             "reset_in": 60}}
+         kinds: {kinds}
+         endpoints: {endpoints}, *
+  DELETE /__control/faults   clear faults
+  POST   /__control/timeline_lag  {{"seconds": 5}}
+  POST   /__control/reset    forget posts, media, faults, the log and counters
+  GET    /__control/posts | /__control/requests | /__control/counts
+"""
+
+
+def control_help(routes: Sequence[Route]) -> str:
+    endpoints = [endpoint for _, _, endpoint in routes]
+    return CONTROL_HELP.format(
+        endpoint=endpoints[0],
+        kinds=", ".join(k.value for k in FaultKind),
+        endpoints=", ".join(endpoints),
+    )
