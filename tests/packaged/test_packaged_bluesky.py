@@ -40,6 +40,8 @@ def test_the_packaged_function_publishes_to_bluesky_exactly_once(
     dynamodb_client: Any,
     fake_secrets: FakeSecrets,
     fake_x: FakeX,
+    fake_mastodon: Any,
+    fake_facebook: Any,
     bluesky_pds: BlueskyPds,
     new_bluesky_account: Callable[[], PdsAccount],
     tmp_path: Path,
@@ -64,6 +66,8 @@ def test_the_packaged_function_publishes_to_bluesky_exactly_once(
         dynamodb=dynamodb_local,
         secrets=fake_secrets.url,
         x_api=fake_x.url,
+        mastodon=fake_mastodon.url,
+        graph=fake_facebook.url,
     )
     env.update(
         CAMPAIGNS_DIR=str(campaigns),
