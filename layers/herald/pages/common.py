@@ -142,13 +142,6 @@ def anchor(*parts: str) -> str:
     return "--".join(re.sub(r"[^A-Za-z0-9_-]", "-", p) for p in parts)
 
 
-def _channel_title(channel: str) -> str:
-    """How people write a channel's name: 'X', 'Bluesky'."""
-    from herald.channels.rules import title
-
-    return title(channel)
-
-
 @cache
 def _environment() -> Environment:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -167,7 +160,6 @@ def _environment() -> Environment:
     env.globals["plural"] = plural
     env.filters["utc"] = format_utc
     env.filters["code"] = code_spans
-    env.filters["channel_title"] = _channel_title
     return env
 
 
