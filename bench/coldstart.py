@@ -233,7 +233,7 @@ def run(quick: bool = False) -> Section:
         "coldstart",
         "Cold start",
         "A fresh Python process imports the publisher handler and runs one idle tick, "
-        "with the campaigns as the build packages them (their compiled plan.json beside them) "
+        "with the campaigns as the build packages them (their compiled plan.index beside them) "
         f"(event time {IDLE_TIME}, nothing due; LEDGER_TABLE and CREDENTIALS_SECRET dummy), "
         'versus the floor `import boto3; boto3.client("dynamodb", region_name="eu-west-2")`, '
         "interleaved in the same run. Times are measured inside each process from its first "

@@ -109,6 +109,32 @@ def markdown(sections: list[Section], quick: bool) -> str:
     return "\n".join(out) + "\n"
 
 
+def merged(report: str, single: str, name: str) -> str:
+    """`report` (a whole run's Markdown) with the sections, and their rows in the summary
+    table, of a run of benchmark `name` alone (`single`; with those it needs)."""
+    head, *parts = report.split("\n## ")
+    _, *new_parts = single.split("\n## ")
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    for section in new_parts:
+        title = section.split("\n", 1)[0]
+        section = section.replace(
+            "\n\nCommand: ",
+            f"\n\nMeasured on {now} by `{COMMAND} --only {name} --write ...`; sections "
+            "without this line come from the last whole run.\n\nCommand: ",
+            1,
+        )
+        prefix = f"| [{title}]("
+        row = next(line for line in single.splitlines() if line.startswith(prefix))
+        old = next((line for line in head.splitlines() if line.startswith(prefix)), None)
+        head = head.replace(old, row) if old else head
+        found = [n for n, part in enumerate(parts) if part.split("\n", 1)[0] == title]
+        if found:
+            parts[found[0]] = section
+        else:
+            parts.append(section)
+    return "\n## ".join([head, *parts]).rstrip("\n") + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="tiny sizes; no DynamoDB Local")
@@ -119,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown(sections, args.quick)
     if args.write:
         args.write.parent.mkdir(parents=True, exist_ok=True)
+        if args.only and args.write.is_file():  # one benchmark: replace its part only
+            text = merged(args.write.read_text(encoding="utf-8"), text, args.only)
         args.write.write_text(text, encoding="utf-8")
     print(text)
     return 0  # misses are reported, not failures: benchmarks are not tests

@@ -4,7 +4,9 @@ For the deliveries due in the look-back window that are not known to be final:
 read the ledger in batches; skip what is final; mark late ones SKIPPED; hold paused ones
 until their deadline, then SKIPPED (paused); expire dead attempts to UNKNOWN and reconcile
 them; claim the rest with a conditional write, render, mark ATTEMPTING, publish, record.
-Accounts are published to concurrently (bounded), each account's deliveries in order.
+Accounts are published to concurrently (bounded), each account's deliveries in order; while
+one's create call is in flight, the account's next delivery is claimed, and a SENT outcome
+is written on the side (every write is still made before the tick returns).
 A tick with nothing due returns at once: no ledger read, no network, no Jinja, no tweepy.
 """
 
@@ -13,7 +15,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -165,8 +167,10 @@ class Engine:
     ) -> None:
         summary.examined = len(window)
         try:
-            records = self.ledger.get_many([d.key for d in window])
-            pauses = {p.scope: p for p in self.ledger.pauses()}
+            with ThreadPoolExecutor(max_workers=1) as reader:  # both reads in one round trip
+                paused = reader.submit(self.ledger.pauses)
+                records = self.ledger.get_many([d.key for d in window])
+                pauses = {p.scope: p for p in paused.result()}
         except Exception as error:  # throttled or unreachable: nothing was claimed; next tick
             summary.ledger_unavailable = True
             for delivery in window:
@@ -191,12 +195,19 @@ class Engine:
                 (delivery, record)
             )
         queues = list(by_account.values())
-        if len(queues) == 1:
-            self._publish_queue(queues[0], tick)
-        elif queues:
-            with ThreadPoolExecutor(max_workers=min(self.max_workers, len(queues))) as pool:
-                for future in [pool.submit(self._publish_queue, q, tick) for q in queues]:
-                    future.result()
+        if not queues:
+            return
+        workers = min(self.max_workers, len(queues))
+        # The side pool makes each queue's next claim and last SENT write while its create
+        # call is in flight; leaving it waits for every one of them.
+        with ThreadPoolExecutor(max_workers=2 * workers) as side:
+            if len(queues) == 1:
+                self._publish_queue(queues[0], tick, side)
+            else:
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    futures = [pool.submit(self._publish_queue, q, tick, side) for q in queues]
+                    for future in futures:
+                        future.result()
 
     def _triage(
         self, delivery: Delivery, record: Record | None, tick: _Tick, pauses: dict[str, Pause]
@@ -246,9 +257,14 @@ class Engine:
 
     # ---- publishing --------------------------------------------------------------------
 
-    def _publish_queue(self, queue: Sequence[tuple[Delivery, Record | None]], tick: _Tick) -> None:
-        for delivery, record in queue:
+    def _publish_queue(
+        self, queue: Sequence[tuple[Delivery, Record | None]], tick: _Tick, side: Executor
+    ) -> None:
+        ahead = _Ahead(self, tick, side, queue)
+        for position, (delivery, record) in enumerate(queue):
+            ahead.position = position
             if tick.remaining is not None and tick.remaining() < self.safety_margin:
+                ahead.release(delivery.key, "not sent: out of time; claimed again next tick")
                 with self._lock:
                     tick.summary.out_of_time = True
                 self._emit(
@@ -263,7 +279,7 @@ class Engine:
                         tick.summary, Event.DEFERRED, delivery, tick.now, "waiting for its parent"
                     )
                     continue
-            sent = self._publish(delivery, record, reply, tick)
+            sent = self._publish(delivery, record, reply, tick, ahead)
             if sent is not None:
                 tick.sent(delivery.key, sent)
 
@@ -300,12 +316,21 @@ class Engine:
         return self.ledger.claim(key, token, now, now + self.lease, delivery.at, chosen)
 
     def _publish(
-        self, delivery: Delivery, record: Record | None, reply: Reply | None, tick: _Tick
+        self,
+        delivery: Delivery,
+        record: Record | None,
+        reply: Reply | None,
+        tick: _Tick,
+        ahead: _Ahead | None = None,
     ) -> PostRef | None:
         now, key, summary = tick.now, delivery.key, tick.summary
-        token = uuid.uuid4().hex
+        made = ahead.take(key) if ahead is not None else None
+        token = made[0] if made is not None else uuid.uuid4().hex
         try:
-            claimed = self._claim(delivery, record, token, tick)
+            if made is not None:
+                claimed = made[1].result()
+            else:
+                claimed = self._claim(delivery, record, token, tick)
         except LedgerConflict:
             claimed = None
         except Exception as error:  # throttled or unavailable: nothing was sent; next tick
@@ -313,6 +338,8 @@ class Engine:
             return None
         if claimed is None:
             return None  # another worker has it
+        if ahead is not None:
+            ahead.claim_next()
         from herald.render import RenderError
 
         try:
@@ -322,7 +349,7 @@ class Engine:
             self.ledger.mark_failed(key, token, now, reason, retryable=False)
             self._emit(summary, Event.FAILED, delivery, now, reason)
             return None
-        call = _Call(self, delivery, token, text, tick)
+        call = _Call(self, delivery, token, text, tick, ahead.side if ahead else None)
         outcome = self.channels[key.channel].publish(
             key.account,
             text,
@@ -516,6 +543,55 @@ class _Tick:
             return frozenset(ref.id for k, ref in self.sent_ids.items() if k != key)
 
 
+class _Ahead:
+    """One account's queue: while a delivery's create call is in flight, the next one is
+    claimed on the side, so that its claim's round trip is not waited for. Only a new
+    delivery that replies to nothing is claimed ahead (a reply waits for its parent); a
+    claim made ahead and then not used is given back (`release`), having sent nothing."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        tick: _Tick,
+        side: Executor,
+        queue: Sequence[tuple[Delivery, Record | None]],
+    ) -> None:
+        self.engine, self.tick, self.side, self.queue = engine, tick, side, queue
+        self.position = 0
+        self._made: dict[DeliveryKey, tuple[str, Future[Record | None]]] = {}
+
+    def claim_next(self) -> None:
+        if self.position + 1 >= len(self.queue):
+            return
+        delivery, record = self.queue[self.position + 1]
+        if record is not None or delivery.parent_key is not None:
+            return
+        engine, tick = self.engine, self.tick
+        needed = engine.safety_margin + engine.channels[delivery.key.channel].create_seconds
+        if tick.remaining is not None and tick.remaining() < needed + RECORD_SECONDS:
+            return  # it might not be reached this tick: claim it then, or next tick
+        token = uuid.uuid4().hex
+        future = self.side.submit(engine._claim, delivery, None, token, tick)
+        self._made[delivery.key] = (token, future)
+
+    def take(self, key: DeliveryKey) -> tuple[str, Future[Record | None]] | None:
+        return self._made.pop(key, None)
+
+    def release(self, key: DeliveryKey, reason: str) -> None:
+        """A claim made ahead that will not be used this tick: FAILED and retryable at
+        once (nothing was sent), so the next tick claims it again without waiting for its
+        lease. Should that write fail too, the claim lapses with its lease."""
+        made = self.take(key)
+        if made is None:
+            return
+        token, future = made
+        try:
+            if future.result() is not None:
+                self.engine.ledger.mark_failed(key, token, self.tick.now, reason, retryable=True)
+        except Exception:  # not won, or not released: either way nothing was sent
+            return
+
+
 def _first_attempt(record: Record) -> datetime | None:
     """When the first create call carrying the record's idempotency key was about to be
     made (its earliest ATTEMPTING); None if the history does not say."""
@@ -533,7 +609,13 @@ class _Call:
     after the media are uploaded, and only when its worst-case time is left."""
 
     def __init__(
-        self, engine: Engine, delivery: Delivery, token: str, text: str, tick: _Tick
+        self,
+        engine: Engine,
+        delivery: Delivery,
+        token: str,
+        text: str,
+        tick: _Tick,
+        side: Executor | None = None,
     ) -> None:
         self.engine, self.delivery, self.token, self.text, self.tick = (
             engine,
@@ -542,6 +624,7 @@ class _Call:
             text,
             tick,
         )
+        self.side = side  # where a SENT outcome is written, off the account's queue
         self.attempting = False
 
     def before_create(self) -> str | None:
@@ -568,6 +651,16 @@ class _Call:
         if not self.attempting and outcome.kind in (OutcomeKind.SENT, OutcomeKind.UNKNOWN):
             # A channel that made its call without asking first: record the attempt now.
             engine.ledger.mark_attempting(delivery.key, self.token, tick.now, self.text)
+        if outcome.kind is OutcomeKind.SENT and self.attempting and self.side is not None:
+            # The post is out and its id known: the account's next delivery (a reply to it
+            # included) need not wait for the record. Were the worker to die first, the
+            # ATTEMPTING record becomes UNKNOWN and the read-back finds the post.
+            self.side.submit(self._write, outcome)
+            return PostRef(outcome.remote_id or "", outcome.cid)
+        return self._write(outcome)
+
+    def _write(self, outcome: Outcome) -> PostRef | None:
+        engine, delivery, tick = self.engine, self.delivery, self.tick
         try:
             return engine._record(delivery, self.token, tick.now, outcome, tick.summary)
         except Exception as error:

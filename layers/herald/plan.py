@@ -104,7 +104,7 @@ def _joined(campaign: Campaign, post: Post, channel: str, account: str) -> Loade
     return LoadedDelivery(key, post.at, campaign, post, part, None, joined=post.parts)
 
 
-def _order(delivery: LoadedDelivery) -> tuple[datetime, str, str, str, str, int]:
+def due_order(delivery: LoadedDelivery) -> tuple[datetime, str, str, str, str, int]:
     """Due time, then campaign, channel and account, then post and part number: a thread's
     parts stay in order (part 10 after part 9, not after part 1)."""
     key = delivery.key
@@ -124,7 +124,7 @@ class LoadedPlan:
     def __init__(self, campaigns: Iterable[Campaign]) -> None:
         self.campaigns = {c.id: c for c in campaigns}
         items = [d for c in self.campaigns.values() for d in deliveries(c)]
-        items.sort(key=_order)
+        items.sort(key=due_order)
         self.deliveries: Sequence[LoadedDelivery] = tuple(items)
         self._times = [d.at for d in self.deliveries]
         self._by_key = {d.key: d for d in self.deliveries}

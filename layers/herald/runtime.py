@@ -71,11 +71,12 @@ def load_plan_for(folder: Path) -> tuple[Plan, dict[str, dict[str, dict[str, Any
     """The plan for the campaigns in `folder`, its accounts by channel, and the problems of
     refused campaigns. The compiled index (`herald compile`, run by `sam build`) when it
     matches the files; otherwise every campaign is loaded and checked, which costs a slower
-    cold start."""
-    from herald.compiled_plan import StaleIndex, load_compiled
+    cold start. In Lambda the packaged, read-only files were compiled with their index: not
+    checked again."""
+    from herald.compiled_plan import StaleIndex, load_compiled, packaged_read_only
 
     try:
-        compiled = load_compiled(folder)
+        compiled = load_compiled(folder, check_files=not packaged_read_only(folder))
     except StaleIndex as reason:
         from herald.compiled_plan import accounts
         from herald.observability import logger

@@ -10,7 +10,7 @@ import pytest
 
 from bench.common import REPO_ROOT, Section
 from bench.cost import BUSY_NOT_MEASURED
-from bench.run import NAMES, cost_inputs, markdown, run_all
+from bench.run import NAMES, cost_inputs, markdown, merged, run_all
 
 BENCH = REPO_ROOT / "bench"
 
@@ -99,3 +99,20 @@ def test_no_benchmark_function_is_longer_than_60_lines() -> None:
     }
     # Then none is over 60: each benchmark reads as named steps
     assert {name: n for name, n in long.items() if n > 60} == {}
+
+
+def test_a_benchmark_run_alone_replaces_only_its_own_sections(sections: dict[str, Section]) -> None:
+    # Given a whole run's report, and a later run of the scale benchmark alone
+    whole = markdown(list(sections.values()), quick=True)
+    alone = markdown([sections["scale"]], quick=True).replace("| 400 |", "| 400 (again) |")
+    # When the report is updated with it
+    text = merged(whole, alone, "scale")
+    # Then the scale section is the new one, said to be measured alone, and the others stay
+    assert "| 400 (again) |" in text
+    assert text.count("## Scale") == 1 and "--only scale --write ...`" in text
+    for name in NAMES:
+        assert text.count(f"--only {name}`") == 1
+    assert (
+        text.replace("| 400 (again) |", "| 400 |").split("## Scale")[0]
+        == whole.split("## Scale")[0]
+    )

@@ -13,9 +13,10 @@ from herald.commands.common import add_rename_check_options, renamed_post_warnin
 def register(sub: Any) -> None:
     parser = sub.add_parser(
         "compile",
-        help="write FOLDER/plan.json, the index the publisher starts from (sam build runs it)",
-        description="Load and check every campaign in FOLDER and write FOLDER/plan.json: each"
-        " delivery's key and due time. The function reads it at a cold start instead of"
+        help="write FOLDER/plan.index, the index the publisher starts from (sam build runs it)",
+        description="Load and check every campaign in FOLDER (on every core) and write"
+        " FOLDER/plan.index: each delivery's key and due time, and a fingerprint of the"
+        " files. The function reads it at a cold start instead of"
         " parsing every campaign, and uses it only while the files match it exactly."
         " A campaign with errors fails the compile (and so `sam build`): it is printed, and"
         " no index is written, because a campaign left out would silently never publish."
@@ -27,11 +28,10 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from herald.compiled_plan import write_index
-    from herald.plan import load_plan
+    from herald.plan_compiler import load_all, write
 
-    plan, problems = load_plan([args.folder])
-    refused = [p for p in problems if p.is_error]
+    loaded = load_all(args.folder)
+    refused = [p for item in loaded for p in item.problems if p.is_error]
     for problem in refused:
         print(problem, file=sys.stderr)
     if refused:
@@ -42,9 +42,16 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    for warning in renamed_post_warnings(args, plan):
-        print(warning, file=sys.stderr)
-    path = write_index(args.folder, plan)
-    campaigns = len(plan.campaigns)
-    print(f"wrote {path}: {len(plan)} deliveries from {campaigns} campaign(s)", file=sys.stderr)
+    if args.ledger or args.table:
+        from herald.plan import load_plan
+
+        for warning in renamed_post_warnings(args, load_plan([args.folder])[0]):
+            print(warning, file=sys.stderr)
+    campaigns = [item.rows for item in loaded if item.rows is not None]
+    path = write(args.folder, campaigns)
+    deliveries = sum(len(c.due) for c in campaigns)
+    print(
+        f"wrote {path}: {deliveries} deliveries from {len(campaigns)} campaign(s)",
+        file=sys.stderr,
+    )
     return 0

@@ -1,0 +1,196 @@
+"""The busy tick's pipeline: an account's next delivery is claimed while the current one's
+create call is in flight, and a SENT outcome is written on the side. Neither may weaken a
+rule: a claim lost to another worker publishes nothing, a SENT that could not be written
+is settled by reading the account back, and a claim made ahead but not used sends nothing
+and is given back for the next tick."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from herald.delivery import DeliveryKey
+from herald.engine import LEASE, Engine, Event
+from herald.ledger import Record, State
+from herald.ledger.sqlite import SqliteLedger
+from herald.plan import LoadedPlan
+from tests.unit.test_engine import ScriptedChannel
+
+CAMPAIGN = """\
+campaign: busy
+title: Busy
+timezone: Europe/London
+max_lateness: 15m
+accounts:
+  x:
+    main: {handle: Main}
+posts:
+  - id: one
+    at: 2021-02-09 09:00
+    text: "First of the minute"
+  - id: two
+    at: 2021-02-09 09:00
+    text: "Second of the minute"
+  - id: three
+    at: 2021-02-09 09:00
+    text: "Third of the minute"
+    thread:
+      - "Third, part two"
+"""
+
+T0 = datetime(2021, 2, 9, 9, 0, tzinfo=UTC)
+
+
+def key(post: str) -> DeliveryKey:
+    return DeliveryKey("busy", post, "x", "main")
+
+
+@pytest.fixture
+def campaign_text() -> str:
+    return CAMPAIGN
+
+
+@pytest.fixture
+def channel() -> ScriptedChannel:
+    return ScriptedChannel()
+
+
+class LosingClaims:
+    """The SQLite ledger, but another worker wins the claim of the keys in `lost`, and the
+    SENT writes of the keys in `unwritable` fail (the ledger throttled)."""
+
+    def __init__(self, ledger: SqliteLedger, lost: frozenset[DeliveryKey] = frozenset()) -> None:
+        self._ledger = ledger
+        self.lost = set(lost)
+        self.unwritable: set[DeliveryKey] = set()
+        self.claims: list[DeliveryKey] = []
+
+    def claim(self, key: DeliveryKey, token: str, *args: Any, **kwargs: Any) -> Record | None:
+        self.claims.append(key)
+        if key in self.lost:
+            self._ledger.claim(key, "another-worker", *args, **kwargs)
+        return self._ledger.claim(key, token, *args, **kwargs)
+
+    def mark_sent(self, key: DeliveryKey, *args: Any, **kwargs: Any) -> Record:
+        if key in self.unwritable:
+            raise RuntimeError("ProvisionedThroughputExceededException")
+        return self._ledger.mark_sent(key, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ledger, name)
+
+
+def states(ledger: SqliteLedger) -> dict[str, State]:
+    return {r.key.post: r.state for r in ledger.records("busy")}
+
+
+def test_a_busy_minute_is_published_once_in_order_with_every_state_recorded(
+    plan: LoadedPlan, ledger: SqliteLedger, channel: ScriptedChannel
+) -> None:
+    # Given one account with three posts due in the same minute, one of them a thread
+    engine = Engine(plan, ledger, {"x": channel})
+    # When the minute ticks twice
+    first = engine.tick(T0)
+    engine.tick(T0)
+    # Then each part went out once, in the account's order, the reply to its parent
+    assert first.counts["Published"] == 4
+    texts = channel.texts()
+    assert sorted(texts) == sorted(
+        ["First of the minute", "Second of the minute", "Third of the minute", "Third, part two"]
+    )
+    assert texts.index("Third, part two") == texts.index("Third of the minute") + 1
+    parent = next(p for p in channel.published if p[2] == "Third of the minute")
+    assert next(p for p in channel.published if p[2] == "Third, part two")[3] == parent[0]
+    # and every record went CLAIMED -> ATTEMPTING -> SENT, all written before the tick ended
+    assert set(states(ledger).values()) == {State.SENT}
+    for record in ledger.records("busy"):
+        assert [a.event for a in record.history] == ["CLAIMED", "ATTEMPTING", "SENT"]
+
+
+def test_a_claim_made_ahead_that_another_worker_won_publishes_nothing(
+    plan: LoadedPlan, ledger: SqliteLedger, channel: ScriptedChannel
+) -> None:
+    # Given another worker wins the claim of the second post (claimed ahead of its turn)
+    losing = LosingClaims(ledger, lost=frozenset({key("two")}))
+    engine = Engine(plan, losing, {"x": channel})
+    # When the minute ticks
+    summary = engine.tick(T0)
+    # Then that post is left to its owner: not published by this worker
+    assert "Second of the minute" not in channel.texts()
+    assert summary.counts["Published"] == 3
+    assert key("two") in losing.claims
+    record = ledger.get_many([key("two")])[key("two")]
+    assert record.state is State.CLAIMED and record.claim_token == "another-worker"
+
+
+def test_a_sent_outcome_that_cannot_be_written_is_settled_on_the_account_never_resent(
+    plan: LoadedPlan, ledger: SqliteLedger, channel: ScriptedChannel
+) -> None:
+    # Given the ledger refuses the SENT write of the first post (written on the side)
+    losing = LosingClaims(ledger)
+    losing.unwritable.add(key("one"))
+    engine = Engine(plan, losing, {"x": channel})
+    # When the minute ticks
+    summary = engine.tick(T0)
+    # Then the tick says it is unknown, and the record stays ATTEMPTING
+    unknown = [r for r in summary.results if r.event is Event.UNKNOWN]
+    assert [r.key for r in unknown] == [key("one")]
+    assert "outcome not recorded" in unknown[0].detail
+    assert states(ledger)["one"] is State.ATTEMPTING
+    # And once its lease ends, the next tick finds it on the account: SENT, published once
+    losing.unwritable.clear()
+    engine.tick(T0 + LEASE + timedelta(minutes=1))
+    assert states(ledger)["one"] is State.SENT
+    assert channel.texts().count("First of the minute") == 1
+
+
+def test_a_claim_made_ahead_then_out_of_time_sends_nothing_and_goes_out_next_minute(
+    plan: LoadedPlan, ledger: SqliteLedger, channel: ScriptedChannel
+) -> None:
+    # Given a tick whose time runs out once the first post is out (the account's queue:
+    # one, three, three.2, two; three is claimed ahead while one's create call runs)
+    engine = Engine(plan, ledger, {"x": channel}, safety_margin=15.0)
+    budget = iter([100.0] * 3)
+
+    def remaining() -> float:
+        return next(budget, 1.0)
+
+    # When the minute ticks
+    summary = engine.tick(T0, remaining)
+    # Then only the first post went out; the others were deferred, nothing half-sent
+    assert channel.texts() == ["First of the minute"]
+    assert summary.out_of_time
+    # and the claim made ahead for the next one was given back: retryable at once
+    assert states(ledger) == {"one": State.SENT, "three": State.FAILED}
+    assert ledger.get_many([key("three")])[key("three")].retryable
+    # And the next minute each goes out, exactly once
+    engine.tick(T0 + timedelta(minutes=1))
+    assert sorted(channel.texts()) == sorted(
+        ["First of the minute", "Second of the minute", "Third of the minute", "Third, part two"]
+    )
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[SqliteLedger]:
+    opened = SqliteLedger(tmp_path / "ledger.sqlite3")
+    yield opened
+    opened.close()
+
+
+def test_the_tick_reads_records_and_pauses_before_any_claim(
+    plan: LoadedPlan, ledger: SqliteLedger, channel: ScriptedChannel
+) -> None:
+    # Given the whole campaign paused
+    ledger.pause("busy", "incident", T0 - timedelta(minutes=5))
+    engine = Engine(plan, ledger, {"x": channel})
+    # When the minute ticks (records and pauses are read side by side)
+    summary = engine.tick(T0)
+    # Then nothing is claimed nor published
+    assert channel.texts() == []
+    assert states(ledger) == {}
+    assert summary.examined == 4
+    assert datetime.now(UTC) > T0  # the tick used the event's time, not the clock
