@@ -1,10 +1,8 @@
 """A Bluesky post's two limits, counted as the server counts them: at most 300 graphemes
 (Unicode extended grapheme clusters, UAX #29) and at most 3,000 UTF-8 bytes.
 
-Graphemes are segmented by `wcwidth.iter_graphemes`, UAX #29 extended grapheme clusters
-(Unicode 16, Indic conjuncts included, as Node 22's Intl.Segmenter that the server uses).
-wcwidth already ships in the Lambda layer (ftfy needs it), so counting costs no new
-dependency; it is imported only when a Bluesky text is measured.
+Graphemes are counted by herald.graphemes (UAX #29 extended grapheme clusters, as Node 22's
+Intl.Segmenter that the server uses).
 """
 
 from __future__ import annotations
@@ -16,9 +14,9 @@ MAX_BYTES = 3000
 def graphemes(text: str) -> int:
     """How many user-perceived characters `text` has: 👨‍👩‍👧‍👦 is one, so is é written as e
     and a combining accent, and so is a flag."""
-    from wcwidth import iter_graphemes
+    from herald import graphemes as segmenter
 
-    return sum(1 for _ in iter_graphemes(text))
+    return segmenter.count(text)
 
 
 def utf8_bytes(text: str) -> int:
