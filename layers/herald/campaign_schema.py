@@ -16,6 +16,10 @@ Slug = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", min_length=1, max_length=64)
 ]
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+# A Bluesky handle is a domain name, written with or without its @ (atproto handle syntax).
+BLUESKY_HANDLE = (
+    r"^@?([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$"
+)
 
 
 class _Strict(BaseModel):
@@ -26,6 +30,18 @@ class XAccountSpec(_Strict):
     handle: NonEmpty
     name: str | None = None
     user_id: str | None = None
+
+
+class BlueskyAccountSpec(_Strict):
+    """A Bluesky account: its handle (a domain name, e.g. hertspolice.bsky.social), the
+    service it lives on, and whether a post with a link and no image gets a link card."""
+
+    handle: Annotated[str, StringConstraints(pattern=BLUESKY_HANDLE)]
+    service: Annotated[str, StringConstraints(pattern=r"^https?://[^\s/]+/?$")] = (
+        "https://bsky.social"
+    )
+    name: str | None = None
+    link_card: bool = False
 
 
 class MastodonAccountSpec(_Strict):
@@ -55,6 +71,7 @@ class AccountsSpec(_Strict):
     publishes to, each with its own account shape. The field names are the channel names."""
 
     x: dict[Slug, XAccountSpec] = Field(default_factory=dict)
+    bluesky: dict[Slug, BlueskyAccountSpec] = Field(default_factory=dict)
     mastodon: dict[Slug, MastodonAccountSpec] = Field(default_factory=dict)
     facebook: dict[Slug, FacebookAccountSpec] = Field(default_factory=dict)
 
@@ -65,6 +82,7 @@ CHANNELS: tuple[str, ...] = tuple(AccountsSpec.model_fields)
 # The account shape of each channel (AccountsSpec's fields), for messages about its keys.
 ACCOUNT_SPECS: dict[str, type[BaseModel]] = {
     "x": XAccountSpec,
+    "bluesky": BlueskyAccountSpec,
     "mastodon": MastodonAccountSpec,
     "facebook": FacebookAccountSpec,
 }

@@ -32,6 +32,9 @@ class Settings:
     # How far an event's time may be from the clock before the tick is refused; None: any
     # (replaying old events locally, never in production).
     event_tolerance: timedelta | None = DEFAULT_EVENT_TOLERANCE
+    # BLUESKY_SERVICE_URL: replaces every Bluesky account's service (tests, make local,
+    # sam local); None: each account's own `service`.
+    bluesky_service_url: str | None = None
     # MASTODON_BASE_URL, when set, replaces every Mastodon account's instance (tests, make
     # local, sam local); None: each account's own instance.
     mastodon_base_url: str | None = None
@@ -50,6 +53,7 @@ class Settings:
             x_api_base_url=(env.get("X_API_BASE_URL") or DEFAULT_X_API_BASE_URL).rstrip("/"),
             campaigns_dir=Path(campaigns),
             event_tolerance=_tolerance(env.get("EVENT_TIME_TOLERANCE")),
+            bluesky_service_url=_service_url("BLUESKY_SERVICE_URL", env),
             mastodon_base_url=(env.get("MASTODON_BASE_URL") or "").rstrip("/") or None,
             facebook_graph_url=(env.get("FACEBOOK_GRAPH_URL") or DEFAULT_FACEBOOK_GRAPH_URL).rstrip(
                 "/"
@@ -70,6 +74,16 @@ def _tolerance(raw: str | None) -> timedelta | None:
     if seconds < 0:
         raise ConfigError(f"EVENT_TIME_TOLERANCE must be whole seconds or 'off', not {raw!r}")
     return timedelta(seconds=seconds)
+
+
+def _service_url(name: str, env: Mapping[str, str]) -> str | None:
+    """An optional http(s) address from the environment, without its trailing slash."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    if not raw.startswith(("http://", "https://")):
+        raise ConfigError(f"{name} must be an http(s):// address, not {raw!r}")
+    return raw.rstrip("/")
 
 
 def packaged_campaigns(env: Mapping[str, str]) -> Path:

@@ -3,9 +3,8 @@
 Mastodon counts grapheme clusters (what a reader sees as one character: a family emoji, a
 flag, a letter with its accent). Before counting, every URL is replaced by 23 characters
 whatever its length, and a remote mention (`@user@domain`) counts only its `@user` part.
-Graphemes are counted with graphemeu (the segmenter Mastodon.py uses to reproduce the
-server's count). Imported lazily: counting is for validation and preview, never on the idle
-tick, and never on Lambda.
+Graphemes are counted by herald.graphemes (UAX #29 extended grapheme clusters), the same
+count as Bluesky's. Counting is for validation and preview, never on the idle tick.
 """
 
 from __future__ import annotations
@@ -44,6 +43,6 @@ def countable(text: str) -> str:
 
 def status_length(text: str) -> int:
     """The length Mastodon counts for a status's text."""
-    import grapheme
+    from herald import graphemes
 
-    return int(grapheme.length(countable(text)))
+    return graphemes.count(countable(text))

@@ -81,6 +81,7 @@ def as_json(rendered: Sequence[Rendered]) -> list[dict[str, Any]]:
                 "media": [{"file": _media_path(item, m.path), "alt": m.alt} for m in d.part.media],
                 "weighted_length": item.weighted_length,
                 "limit": item.limit,
+                "unit": item.unit,
                 "has_url": item.has_url,
             }
         )
@@ -109,7 +110,8 @@ def to_table(rendered: Sequence[Rendered], width: int = 100) -> str:
         header = (
             f"{local:%H:%M %Z}  ({d.at.astimezone(UTC):%H:%MZ})"
             f"  {d.key.channel} {account_label(d.key.channel, d.account.handle)}"
-            f"  {d.key.campaign}/{d.key.post}{thread}{reply}  [{item.weighted_length}/{item.limit}]"
+            f"  {d.key.campaign}/{d.key.post}{thread}{reply}"
+            f"  [{item.weighted_length}/{item.limit}{_unit(item)}]"
         )
         lines.append(header)
         for paragraph in item.text.splitlines() or [""]:
@@ -128,6 +130,11 @@ def to_table(rendered: Sequence[Rendered], width: int = 100) -> str:
     if free:
         lines.append(free)
     return "\n".join(lines).lstrip("\n")
+
+
+def _unit(item: Rendered) -> str:
+    """The unit after a length, when it is not characters (` graphemes` on Bluesky)."""
+    return "" if item.unit == "characters" else f" {item.unit}"
 
 
 def _cell(text: str) -> str:
@@ -181,7 +188,7 @@ def to_markdown(rendered: Sequence[Rendered], problems: Sequence[Any] = (), widt
         lines.append(
             f"| {local:%H:%M %Z} | `{post}` | {d.key.channel}"
             f" {_cell(account_label(d.key.channel, d.account.handle))} |"
-            f" {item.weighted_length}/{item.limit}{over} | {_cell(text)} |"
+            f" {item.weighted_length}/{item.limit}{_unit(item)}{over} | {_cell(text)} |"
         )
     if not items:
         lines += ["", "Nothing to publish: no campaign without errors has a post."]

@@ -104,6 +104,14 @@ def _x(
     return XChannel(accounts, credentials, base_url=settings.x_api_base_url)
 
 
+def _bluesky(
+    accounts: Mapping[str, Mapping[str, Any]], credentials: CredentialsProvider, settings: Settings
+) -> Channel:
+    from herald.channels.bluesky import BlueskyChannel
+
+    return BlueskyChannel(accounts, credentials, service_url=settings.bluesky_service_url)
+
+
 def _mastodon(
     accounts: Mapping[str, Mapping[str, Any]], credentials: CredentialsProvider, settings: Settings
 ) -> Channel:
@@ -122,6 +130,7 @@ def _facebook(
 
 CHANNEL_FACTORIES: dict[str, ChannelFactory] = {
     "x": _x,
+    "bluesky": _bluesky,
     "mastodon": _mastodon,
     "facebook": _facebook,
 }

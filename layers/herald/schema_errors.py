@@ -139,6 +139,14 @@ def _unknown_key(data: Any, loc: list[str | int]) -> Placed:
     return loc, f"unknown key '{key}' in {where_text(data, loc[:-1])}{hint}"
 
 
+# What an account setting with a pattern should look like, by (channel, key).
+_ACCOUNT_PATTERN_HINTS = {
+    ("bluesky", "handle"): "is not a Bluesky handle: write the account's full handle, "
+    "a domain name such as hertspolice.bsky.social",
+    ("bluesky", "service"): "is not a service address: write it as https://host "
+    "(the default is https://bsky.social)",
+}
+
 # Account settings written in a set shape, and how to write each (Mastodon, Facebook).
 _ACCOUNT_SHAPES = {
     "instance": "is not an instance address: write its base URL, like https://mastodon.social",
@@ -155,6 +163,9 @@ def _not_a_name(data: Any, loc: list[str | int], value: Any) -> Placed:
             f"{prefix}'{value}' is not a channel herald publishes to ({', '.join(CHANNELS)})"
         )
     last = loc[-1] if loc else None
+    hint = _ACCOUNT_PATTERN_HINTS.get((str(loc[1]) if len(loc) == 4 else "", str(last)))
+    if hint is not None:
+        return loc, f"{prefix}'{value}' {hint}"
     if str(last) in _ACCOUNT_SHAPES:
         return loc, f"{prefix}'{value}' {_ACCOUNT_SHAPES[str(last)]}"
     noun = {"campaign": "campaign id", "id": "post id"}.get(str(last), "id")

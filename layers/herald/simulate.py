@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import re
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -121,13 +122,16 @@ class Timeline:
 
     results: list[Result] = field(default_factory=list)
     echo: Callable[[str], None] | None = None
+    # Accounts publish in parallel: one line at a time, never two run together.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def outcome(self, result: Result) -> None:
         if result.event is Event.DEFERRED:
             return
-        self.results.append(result)
-        if self.echo is not None:
-            self.echo(describe(result))
+        with self._lock:
+            self.results.append(result)
+            if self.echo is not None:
+                self.echo(describe(result))
 
 
 def describe(result: Result) -> str:

@@ -131,6 +131,7 @@ def _check_media(delivery: LoadedDelivery, rules: ChannelRules, problems: list[P
                 media[most].line,
             )
         )
+    _check_media_bytes(delivery, rules, problems)
     longest = rules.media.max_alt
     for item in media:
         if longest is not None and len(item.alt) > longest:
@@ -139,6 +140,30 @@ def _check_media(delivery: LoadedDelivery, rules: ChannelRules, problems: list[P
                     delivery,
                     f"{_label(delivery)}: the alt text of {item.path.name} is {len(item.alt):,}"
                     f" characters; {rules.title} takes at most {longest:,}",
+                    item.line,
+                )
+            )
+
+
+def _check_media_bytes(
+    delivery: LoadedDelivery, rules: ChannelRules, problems: list[Problem]
+) -> None:
+    """Each image no larger than the channel takes (files that cannot be read are the
+    campaign loader's to report)."""
+    biggest = rules.media.max_bytes
+    if biggest is None:
+        return
+    for item in delivery.part.media:
+        try:
+            size = item.path.stat().st_size
+        except OSError:
+            continue
+        if size > biggest:
+            problems.append(
+                _problem(
+                    delivery,
+                    f"{_label(delivery)}: {item.path.name} is {size:,} bytes; {rules.title}"
+                    f" takes images of at most {biggest:,} bytes (herald never resizes them)",
                     item.line,
                 )
             )
@@ -170,15 +195,17 @@ def _cross_checks(rendered: list[Rendered], problems: list[Problem], now: dateti
             line = first.part.line_for(key.channel)
             same_file = first.campaign.name == item.delivery.campaign.name
             where = f"line {line}" if same_file else f"{first.campaign.name}:{line}"
-            problems.append(
-                _problem(
-                    item.delivery,
-                    f"{_label(item.delivery)} has the same text as {_label(first)}"
-                    f" ({where});"
-                    f" {title(key.channel)} refuses"
-                    f" duplicates from one account",
+            rules = rules_for(key.channel)
+            same = f"{_label(item.delivery)} has the same text as {_label(first)} ({where});"
+            if rules.refuses_duplicates:
+                message = f"{same} {rules.title} refuses duplicates from one account"
+                problems.append(_problem(item.delivery, message))
+            else:
+                message = f"{same} {rules.title} would publish it twice"
+                line = item.delivery.part.line_for(key.channel)
+                problems.append(
+                    Problem(item.delivery.campaign.name, line, message, Severity.WARNING)
                 )
-            )
             continue
         by_text[exact] = item
         shape = (*account, _without_dates(item.text))

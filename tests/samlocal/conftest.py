@@ -46,6 +46,7 @@ SERVICE_URLS = (
     "MASTODON_BASE_URL",
     "FACEBOOK_GRAPH_URL",
     "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    "BLUESKY_SERVICE_URL",
 )
 REGION = "eu-west-2"
 READY = "Local services are up"

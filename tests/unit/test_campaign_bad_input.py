@@ -578,7 +578,7 @@ def test_jinja_syntax_error_in_an_override_points_into_the_override(tmp_path: Pa
         (
             "  - {id: one, at: '2021-03-01 09:00', text: Hi, channels: [myspace]}\n",
             8,
-            "'myspace' is not a channel herald publishes to (x,",
+            "'myspace' is not a channel herald publishes to (x, bluesky",
         ),
         (
             "  - {id: one, at: '2021-03-01 09:00', text: Hi, media: picture.png}\n",

@@ -1,7 +1,8 @@
 """Channels publish one delivery and report what happened, without raising for outcomes.
 
-Adapters: X (tweepy, real HTTP), Mastodon and Facebook Pages (plain HTTP, herald.channels.web)
-and the outbox (a local folder, the embedded default).
+Adapters: X (tweepy, real HTTP), Bluesky (XRPC on requests, herald.channels.bluesky_xrpc),
+Mastodon and Facebook Pages (plain HTTP, herald.channels.web) and the outbox (a local folder,
+the embedded default).
 Each channel's checkable rules (lengths, media, threads, price) are in herald.channels.rules;
 herald.channels.lazy builds a channel only when a delivery needs it.
 """

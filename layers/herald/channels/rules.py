@@ -64,6 +64,9 @@ class ChannelRules:
     refusal: Callable[[str], str | None] = lambda text: None
     price: Callable[[bool], Decimal] = lambda has_url: Decimal(0)
     has_url: Callable[[str], bool] = lambda text: "://" in text
+    # The network refuses the same text twice from one account (validation: an error);
+    # otherwise the same text twice is only a warning: it would be published twice.
+    refuses_duplicates: bool = True
     # How an account is written ("@" before a handle; nothing before a Page's name), and
     # the address of its profile from its handle and settings (None: not known).
     handle_prefix: str = "@"
@@ -111,6 +114,36 @@ X = ChannelRules(
 )
 
 
+def _bluesky_measure(text: str, account: AccountSettings) -> list[Measure]:
+    from herald.channels import bluesky_length as length
+
+    return [
+        Measure(length.graphemes(text), length.MAX_GRAPHEMES, "graphemes"),
+        Measure(length.utf8_bytes(text), length.MAX_BYTES, "bytes"),
+    ]
+
+
+def _bluesky_has_url(text: str) -> bool:
+    from herald.channels.bluesky_facets import first_link
+
+    return first_link(text) is not None
+
+
+# Bluesky: 300 graphemes and 3,000 UTF-8 bytes; images of at most 2,000,000 bytes, with
+# non-empty alt text (the server would take an empty one); no charge per post.
+BLUESKY = ChannelRules(
+    name="bluesky",
+    title="Bluesky",
+    measure=_bluesky_measure,
+    media=MediaRules(max_count=4, max_bytes=2_000_000),
+    has_url=_bluesky_has_url,
+    refuses_duplicates=False,
+    profile=lambda handle, account: f"https://bsky.app/profile/{handle}",
+    hashtag_link=lambda tag, account: f"https://bsky.app/hashtag/{quote(tag)}",
+    mention_link=lambda handle, account: f"https://bsky.app/profile/{handle}",
+)
+
+
 def _mastodon_measure(text: str, account: AccountSettings) -> list[Measure]:
     from herald import mastodon_text
 
@@ -138,6 +171,7 @@ MASTODON = ChannelRules(
     measure=_mastodon_measure,
     media=MediaRules(max_count=4, max_bytes=16 * 1024 * 1024, max_alt=1500),
     has_url=_mastodon_has_url,
+    refuses_duplicates=False,  # Mastodon takes the same text twice
     profile=lambda handle, account: _on_instance(account, f"@{handle.partition('@')[0]}"),
     hashtag_link=lambda tag, account: _on_instance(account, f"tags/{quote(tag)}"),
     mention_link=lambda handle, account: _on_instance(account, f"@{handle}"),
@@ -169,7 +203,7 @@ FACEBOOK = ChannelRules(
     hashtag_link=lambda tag, account: f"https://www.facebook.com/hashtag/{quote(tag)}",
 )
 
-RULES: dict[str, ChannelRules] = {rules.name: rules for rules in (X, MASTODON, FACEBOOK)}
+RULES: dict[str, ChannelRules] = {rules.name: rules for rules in (X, BLUESKY, MASTODON, FACEBOOK)}
 
 
 def rules_for(channel: str) -> ChannelRules:

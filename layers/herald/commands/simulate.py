@@ -22,6 +22,7 @@ from herald.problems import InputError, Problem
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from herald.channels import Channel
     from herald.ledger import Ledger
     from herald.plan import LoadedPlan
 
@@ -125,7 +126,6 @@ def _rendered(delivery: Any) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from herald import sandbox, simulate
-    from herald.channels import Channel
     from herald.channels.outbox import OutboxChannel
     from herald.channels.rules import RULES
     from herald.commands.common import now

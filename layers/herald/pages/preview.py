@@ -63,6 +63,7 @@ class _Tweet:
     reply_to: str | None
     problems: list[_ProblemGroup]
     profile: str | None = None  # the account's profile address on its channel
+    unit: str = "characters"  # what the length counts
 
     @property
     def over(self) -> int:
@@ -218,6 +219,12 @@ class _Calendar:
     def _tweet(self, item: Rendered) -> _Tweet:
         d = item.delivery
         number, total = d.thread_position
+        if d.key.channel == "bluesky":  # exactly the facets herald will send
+            from herald.pages import bluesky
+
+            html = bluesky.linkify(item.text)
+        else:
+            html = linkify(item.text, *network_links(d.key.channel, d.account))
         return _Tweet(
             anchor(*d.key),
             number,
@@ -225,13 +232,14 @@ class _Calendar:
             d.account.name or d.account.handle,
             account_label(d.key.channel, d.account.handle),
             item.text,
-            linkify(item.text, *network_links(d.key.channel, d.account)),
+            html,
             self._images(d),
             item.weighted_length,
             item.limit,
             d.reply_to,
             _grouped(self._problems(d)),
             rules_for(d.key.channel).profile(d.account.handle, d.account.settings),
+            item.unit,
         )
 
     def _problems(self, d: LoadedDelivery) -> list[Problem]:
