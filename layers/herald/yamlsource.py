@@ -528,6 +528,10 @@ def ruamel_load(path: Path, text: str) -> Any:
         raise InputError([Problem(name, 1, TOO_DEEP)]) from None
     except (YAMLError, ValueError) as error:
         raise InputError([Problem(name, 1, f"this is not valid YAML ({error})")]) from None
+    except (IndexError, KeyError, TypeError, AttributeError):  # the YAML reader's own fault
+        raise InputError(
+            [Problem(name, 1, "the YAML reader could not read a value here: quote odd values")]
+        ) from None
     if data is None:
         raise InputError(
             [Problem(name, 1, "the file is empty: a campaign needs at least its id and posts")]

@@ -248,3 +248,14 @@ def test_the_first_reading_never_counts_deeper_than_the_yaml_is(
         assert depth_of(loaded.data) == depth
         with pytest.raises(InputError, match=TOO_DEEP):
             load(path)
+
+
+def test_a_value_the_yaml_reader_trips_on_is_a_problem_not_a_traceback(tmp_path: Path) -> None:
+    # Given a value on which ruamel's own reader raises IndexError (`-_`)
+    path = tmp_path / "dash.yaml"
+    path.write_text("campaign: x\ntitle: -_\n", encoding="utf-8")
+    # When it is loaded / Then it is a FILE:LINE problem saying what to do
+    with pytest.raises(InputError) as caught:
+        yamlsource.load(path)
+    [problem] = caught.value.problems
+    assert problem.file == str(path) and "quote odd values" in problem.message
