@@ -280,7 +280,6 @@ def _parse(
     if not any(line.strip() for line in lines) and given is None:
         message = "the file is empty: a release is the text of a press release"
         raise InputError([Problem(file, 1, message)])
-    gaps: list[Problem] = []
     if given is not None:
         meta, body_start = given, 0
     elif (found := _front_matter(lines, file)) is not None:
@@ -300,29 +299,7 @@ def _parse(
     headlines = [b.text for b in blocks if b.kind == "headline"]
     quotes = _quotes(paragraphs, file, warnings)
     first_body = blocks[0].line if blocks else body_start + 1
-    if not meta.title:
-        gaps.append(_gap(file, meta.title_line, "no title found: give one with --title"))
-    if not meta.url:
-        gaps.append(_gap(file, meta.title_line, "no url found: give one with --url"))
-    if meta.date is None or meta.date == "":
-        gaps.append(_gap(file, meta.title_line, "no date found: give one with --date"))
-    if not headlines:
-        gaps.append(
-            _gap(
-                file,
-                first_body,
-                "no headlines found: herald reads them from a bullet list (-, *, •, 1.)",
-            )
-        )
-    if not quotes:
-        gaps.append(
-            _gap(
-                file,
-                first_body,
-                "no quotes found: herald reads them after `said:`, `said “` or `says`,"
-                " and before `, said …`",
-            )
-        )
+    gaps = _gaps(file, meta, first_body, bool(headlines), bool(quotes))
     return Release(
         file=file,
         title=meta.title,
@@ -340,6 +317,29 @@ def _parse(
         source=source or "text",
         blocks=tuple(blocks),
     )
+
+
+def _gaps(
+    file: str, meta: _Meta, first_body: int, has_headlines: bool, has_quotes: bool
+) -> list[Problem]:
+    """A warning for each part of a release herald could not find, saying how to give it."""
+    gaps: list[Problem] = []
+    if not meta.title:
+        gaps.append(_gap(file, meta.title_line, "no title found: give one with --title"))
+    if not meta.url:
+        gaps.append(_gap(file, meta.title_line, "no url found: give one with --url"))
+    if meta.date is None or meta.date == "":
+        gaps.append(_gap(file, meta.title_line, "no date found: give one with --date"))
+    if not has_headlines:
+        message = "no headlines found: herald reads them from a bullet list (-, *, •, 1.)"
+        gaps.append(_gap(file, first_body, message))
+    if not has_quotes:
+        message = (
+            "no quotes found: herald reads them after `said:`, `said “` or `says`,"
+            " and before `, said …`"
+        )
+        gaps.append(_gap(file, first_body, message))
+    return gaps
 
 
 def _gap(file: str, line: int, message: str) -> Problem:
@@ -747,32 +747,11 @@ def _quotes(paragraphs: list[_Para], file: str, warnings: list[Problem]) -> list
     quotes: list[Quote] = []
     current: _OpenQuote | None = None
     last_speaker: tuple[str, str] | None = None
-
-    def close() -> None:
-        nonlocal current
-        if current is None:
-            return
-        if not current.closed:
-            warnings.append(
-                Problem(
-                    file,
-                    current.line,
-                    f"the quote by {current.speaker or 'an unnamed speaker'} is cut off:"
-                    " it has no closing quote mark (is the end of the text missing?)",
-                    Severity.WARNING,
-                )
-            )
-        parts = [p for p in current.parts if p]
-        if parts:
-            quotes.append(
-                Quote(current.speaker, current.role, " ".join(parts), tuple(parts), current.line)
-            )
-        current = None
-
     for index, para in enumerate(paragraphs):
         text = para.text
         if para.listed:
-            close()
+            _finish(current, file, quotes, warnings)
+            current = None
             continue
         continues = current is not None and current.last_para == index - 1
         if continues and current is not None and text[:1] in _OPEN_QUOTES:
@@ -783,36 +762,54 @@ def _quotes(paragraphs: list[_Para], file: str, warnings: list[Problem]) -> list
                 current.last_para = index
                 continue
         found = _quote_in(text, last_speaker)
+        _finish(current, file, quotes, warnings)
+        current = None
         if found is None:
-            close()
             if text[:1] in _OPEN_QUOTES and len(text.split()) > 3:
-                warnings.append(
-                    Problem(
-                        file,
-                        para.line,
-                        "quoted words with no speaker herald can tell: not listed in"
-                        " release.quotes (write `Name said: “…”` or `“…,” said Name`)",
-                        Severity.WARNING,
-                    )
-                )
+                warnings.append(_warning(file, para.line, _NO_SPEAKER))
             continue
-        close()
         (speaker, role), quoted, closed, unclear = found
         if unclear:
-            warnings.append(
-                Problem(
-                    file,
-                    para.line,
-                    f"cannot tell who is speaking in {unclear!r}: the quote is listed with no"
-                    " speaker",
-                    Severity.WARNING,
-                )
-            )
+            message = f"cannot tell who is speaking in {unclear!r}: the quote is listed with no"
+            warnings.append(_warning(file, para.line, f"{message} speaker"))
         else:
             last_speaker = (speaker, role)
         current = _OpenQuote(speaker, role, para.line, quoted, closed, index)
-    close()
+    _finish(current, file, quotes, warnings)
     return quotes
+
+
+_NO_SPEAKER = (
+    "quoted words with no speaker herald can tell: not listed in"
+    " release.quotes (write `Name said: “…”` or `“…,” said Name`)"
+)
+
+
+def _warning(file: str, line: int, message: str) -> Problem:
+    return Problem(file, line, message, Severity.WARNING)
+
+
+def _finish(
+    current: _OpenQuote | None, file: str, quotes: list[Quote], warnings: list[Problem]
+) -> None:
+    """Close the quote being read, if any: listed in `quotes`, with a warning if it was cut
+    off."""
+    if current is None:
+        return
+    if not current.closed:
+        warnings.append(
+            _warning(
+                file,
+                current.line,
+                f"the quote by {current.speaker or 'an unnamed speaker'} is cut off:"
+                " it has no closing quote mark (is the end of the text missing?)",
+            )
+        )
+    parts = [p for p in current.parts if p]
+    if parts:
+        quotes.append(
+            Quote(current.speaker, current.role, " ".join(parts), tuple(parts), current.line)
+        )
 
 
 def _quote_in(
