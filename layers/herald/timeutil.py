@@ -22,5 +22,17 @@ def parse_utc(text: str) -> datetime:
     return value.astimezone(UTC)
 
 
+def network_time(value: object) -> datetime | None:
+    """A time as a network's API answers it (`2021-02-09T08:00:00.000Z`, `...+0000`, an
+    offset, or none, meaning UTC), as an aware UTC datetime; None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def floor_minute(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import tempfile
 import time
@@ -35,6 +34,7 @@ import pytest
 from herald_dev.docker_host import probe
 from herald_dev.dynamodb_local import free_port
 from herald_dev.host_build import REPO_ROOT, sam_env
+from herald_dev.process_group import stop_group
 from tests.fixtures.host_build import BUILD_TIMINGS
 
 DOCKER = probe()
@@ -207,11 +207,4 @@ def wait_until_ready(services: LocalServices, timeout: float) -> None:
 
 def stop(process: subprocess.Popen[Any], timeout: float = 30) -> None:
     """TERM the process group (the script stops what it started), KILL if it lingers."""
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout)
+    stop_group(process, timeout)

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from herald import yamlsource
 from herald.campaign import Account, Campaign, Part, Post, parse_local_time
 from herald.plan import LoadedDelivery, LoadedPlan, deliveries
+from herald.timeutil import network_time
 
 ZONES = ["Europe/London", "America/New_York", "Australia/Lord_Howe", "Pacific/Apia"]
 
@@ -242,3 +243,19 @@ def test_between_equals_the_brute_force_filter(
         assert following.at == min(d.at for d in later)
     else:
         assert following is None
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("2021-02-09T08:00:00.000Z", datetime(2021, 2, 9, 8, 0, tzinfo=UTC)),  # X, Mastodon
+        ("2021-02-09T08:00:00+0000", datetime(2021, 2, 9, 8, 0, tzinfo=UTC)),  # Facebook
+        ("2021-02-09T09:00:00+01:00", datetime(2021, 2, 9, 8, 0, tzinfo=UTC)),
+        ("2021-02-09T08:00:00", datetime(2021, 2, 9, 8, 0, tzinfo=UTC)),  # no offset: UTC
+        ("yesterday", None),
+        (None, None),
+        (1612857600, None),
+    ],
+)
+def test_a_networks_time_is_read_as_utc_or_not_at_all(written: object, expected: object) -> None:
+    assert network_time(written) == expected

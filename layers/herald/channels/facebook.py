@@ -55,6 +55,7 @@ from herald.config import DEFAULT_FACEBOOK_GRAPH_URL
 from herald.credentials import CredentialsError, CredentialsProvider
 from herald.delivery import DeliveryKey, MediaItem
 from herald.media import UnusableMedia, read_media
+from herald.timeutil import network_time
 
 if TYPE_CHECKING:
     import requests
@@ -198,17 +199,6 @@ def _unreadable(answer: Answer, what: str, posting: bool) -> Outcome:
 
 def _failed(reason: str, retryable: bool = False) -> Outcome:
     return Outcome(OutcomeKind.FAILED, reason=reason, retryable=retryable)
-
-
-def _created_time(post: Mapping[str, Any]) -> datetime | None:
-    value = post.get("created_time")
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
-    except ValueError:
-        return None
-    return moment.astimezone(UTC)
 
 
 def post_url(post_id: str) -> str:
@@ -394,7 +384,7 @@ class FacebookChannel:
             posts = [p for p in body.get("data") or [] if isinstance(p, Mapping)]
             for post in posts:
                 post_id = str(post.get("id") or "")
-                created = _created_time(post)
+                created = network_time(post.get("created_time"))
                 if (
                     not post_id
                     or post_id in exclude_ids
@@ -408,7 +398,7 @@ class FacebookChannel:
                         url=post_url(post_id),
                         reason="found on the Page by reconciliation",
                     )
-            oldest = _created_time(posts[-1]) if posts else None
+            oldest = network_time(posts[-1].get("created_time")) if posts else None
             after = ((body.get("paging") or {}).get("cursors") or {}).get("after")
             if not posts or not after or (oldest is not None and oldest < earliest):
                 return None

@@ -57,6 +57,7 @@ from herald.channels.web import (
 from herald.credentials import CredentialsError, CredentialsProvider
 from herald.delivery import DeliveryKey, MediaItem
 from herald.media import UnusableMedia, read_media
+from herald.timeutil import network_time
 
 if TYPE_CHECKING:
     import requests
@@ -185,24 +186,7 @@ def _failed(reason: str, retryable: bool = False) -> Outcome:
 
 def _reset(headers: Mapping[str, str]) -> datetime | None:
     value = next((v for k, v in headers.items() if k.lower() == "x-ratelimit-reset"), None)
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _created_at(status: Mapping[str, Any]) -> datetime | None:
-    value = status.get("created_at")
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return network_time(value)
 
 
 class MastodonChannel:
@@ -429,7 +413,7 @@ class MastodonChannel:
                 found = self._candidate(base, token, account, status, earliest, exclude_ids, wanted)
                 if found is not None:
                     return found
-            oldest = _created_at(page[-1])
+            oldest = network_time(page[-1].get("created_at"))
             if oldest is not None and oldest < earliest:
                 return None
             max_id = str(page[-1].get("id"))
@@ -448,7 +432,7 @@ class MastodonChannel:
         if not isinstance(status, Mapping) or not status.get("id"):
             return None
         status_id = str(status["id"])
-        created = _created_at(status)
+        created = network_time(status.get("created_at"))
         if status_id in exclude_ids or (created is not None and created < earliest):
             return None
         source = self._get(base, token, f"/api/v1/statuses/{status_id}/source", {}, account)

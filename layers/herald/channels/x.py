@@ -41,6 +41,7 @@ from herald.config import DEFAULT_X_API_BASE_URL
 from herald.credentials import CredentialsError, CredentialsProvider, OAuth1Credentials
 from herald.delivery import DeliveryKey, MediaItem
 from herald.media import UnusableMedia, read_media
+from herald.timeutil import network_time
 
 if TYPE_CHECKING:
     import requests
@@ -151,17 +152,6 @@ def _link_pattern(expanded: str) -> str:
     if expanded.startswith("http://"):
         forms.append(expanded[len("http://") :])  # X adds http:// to a link written without
     return "(?:" + "|".join(re.escape(form) for form in forms) + ")"
-
-
-def _created_at(post: Mapping[str, Any]) -> datetime | None:
-    value = post.get("created_at")
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # --- outcome mapping ---------------------------------------------------------------------
@@ -738,7 +728,7 @@ def _is_the_post(
     post_id = str(post.get("id") or "")
     if not post_id or post_id in exclude_ids:
         return False
-    created = _created_at(post)
+    created = network_time(post.get("created_at"))
     if created is not None and created < earliest:
         return False
     return matches_listed(text, post)
