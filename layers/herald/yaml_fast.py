@@ -12,7 +12,8 @@ It reads only what it can read exactly as ruamel would. On anything else it rais
 and `yamlsource` reads the text with ruamel, which gives the answer or the problem: tags,
 anchors and aliases, directives, tabs and line breaks other than `\\n`, keys that are not
 plain scalars, merge keys, duplicate keys, values left empty, nesting past the limit, an
-empty document, several documents, and every error libyaml reports.
+empty document, a document that is a scalar alone, several documents, and every error
+libyaml reports.
 """
 
 from __future__ import annotations
@@ -161,10 +162,11 @@ def load(text: str, max_depth: int) -> Any:
         node = parts.parser(text).get_single_node()
     except Exception:  # any error is ruamel's to describe
         raise Unusual from None
-    data = None if node is None else _Builder(parts, text, max_depth).build(node, 0)
-    if data is None:
-        raise Unusual  # an empty document, or null: ruamel says what it holds
-    return data
+    if node is None or node.tag not in (_MAP, _SEQ):
+        # An empty document, or a scalar alone: ruamel says what it holds. (A `|` or `>`
+        # block at the top may start its text at column 0 for ruamel, not for libyaml.)
+        raise Unusual
+    return _Builder(parts, text, max_depth).build(node, 0)
 
 
 # The header of a `|` or `>` block as ruamel reads it (libyaml is more lenient: `|#`).

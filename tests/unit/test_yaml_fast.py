@@ -245,6 +245,9 @@ def test_block_strings_are_ruamels_and_point_into_the_file() -> None:
         "a: ['d':e]\n",
         "a:\n",
         "~\n",
+        ">\n#\n",
+        "|\n#a\n",
+        "just text\n",
     ],
 )
 def test_what_it_cannot_read_exactly_it_leaves_to_ruamel(text: str) -> None:
