@@ -301,19 +301,33 @@ class Engine:
 
     def _claim(
         self, delivery: Delivery, record: Record | None, token: str, tick: _Tick
-    ) -> Record | None:
-        """The claim on a delivery: a new or claimable one, or one more attempt at an
-        UNKNOWN one whose absence the network's guarantee settled. None if not won."""
+    ) -> _Claimed | None:
+        """The claim on a delivery, with its text rendered: a new or claimable one, or one
+        more attempt at an UNKNOWN one whose absence the network's guarantee settled. None
+        if not won. A delivery with nothing to upload, whose create call can still be made
+        in the time left, is claimed straight as ATTEMPTING (one write instead of two)."""
         now, key = tick.now, delivery.key
+        text, problem = _rendered(delivery)
         if record is not None and record.state is State.UNKNOWN:
             settlement = self._settlement(record, now)
-            return self.ledger.reclaim_unknown(
+            won = self.ledger.reclaim_unknown(
                 key, token, now, now + self.lease, now - settlement.absence_gap, settlement.resends
             )
+            return None if won is None else _Claimed(token, won, text, problem, False)
         channel = self.channels[key.channel]
         wanted = channel.settlement.by is SettleBy.IDEMPOTENCY_KEY
         chosen = channel.new_key(key) if wanted else None
-        return self.ledger.claim(key, token, now, now + self.lease, delivery.at, chosen)
+        straight = text is not None and not delivery.media() and tick.time_for(channel)
+        claimed = self.ledger.claim(
+            key,
+            token,
+            now,
+            now + self.lease,
+            delivery.at,
+            chosen,
+            attempt_text=text if straight else None,
+        )
+        return None if claimed is None else _Claimed(token, claimed, text, problem, straight)
 
     def _publish(
         self,
@@ -325,12 +339,11 @@ class Engine:
     ) -> PostRef | None:
         now, key, summary = tick.now, delivery.key, tick.summary
         made = ahead.take(key) if ahead is not None else None
-        token = made[0] if made is not None else uuid.uuid4().hex
         try:
             if made is not None:
                 claimed = made[1].result()
             else:
-                claimed = self._claim(delivery, record, token, tick)
+                claimed = self._claim(delivery, record, uuid.uuid4().hex, tick)
         except LedgerConflict:
             claimed = None
         except Exception as error:  # throttled or unavailable: nothing was sent; next tick
@@ -340,22 +353,18 @@ class Engine:
             return None  # another worker has it
         if ahead is not None:
             ahead.claim_next()
-        from herald.render import RenderError
-
-        try:
-            text = delivery.render()
-        except RenderError as error:
-            reason = f"the template did not render: {error}"
-            self.ledger.mark_failed(key, token, now, reason, retryable=False)
+        if claimed.text is None:
+            reason = f"the template did not render: {claimed.problem}"
+            self.ledger.mark_failed(key, claimed.token, now, reason, retryable=False)
             self._emit(summary, Event.FAILED, delivery, now, reason)
             return None
-        call = _Call(self, delivery, token, text, tick, ahead.side if ahead else None)
+        call = _Call(self, delivery, claimed, tick, ahead.side if ahead else None)
         outcome = self.channels[key.channel].publish(
             key.account,
-            text,
+            claimed.text,
             reply,
             delivery.media(),
-            CreateCall(call.before_create, claimed.idempotency_key, tick.remaining),
+            CreateCall(call.before_create, claimed.record.idempotency_key, tick.remaining),
         )
         return call.record(outcome)
 
@@ -528,6 +537,12 @@ class _Tick:
         self.sent_ids = sent_ids
         self._lock = Lock()
 
+    def time_for(self, channel: Channel) -> bool:
+        """Whether a create call on `channel`, and recording its outcome, fit in the time
+        left (always, outside Lambda)."""
+        budget = channel.create_seconds + RECORD_SECONDS
+        return self.remaining is None or self.remaining() >= budget
+
     def sent_id(self, key: DeliveryKey) -> PostRef | None:
         with self._lock:
             return self.sent_ids.get(key)
@@ -558,7 +573,7 @@ class _Ahead:
     ) -> None:
         self.engine, self.tick, self.side, self.queue = engine, tick, side, queue
         self.position = 0
-        self._made: dict[DeliveryKey, tuple[str, Future[Record | None]]] = {}
+        self._made: dict[DeliveryKey, tuple[str, Future[_Claimed | None]]] = {}
 
     def claim_next(self) -> None:
         if self.position + 1 >= len(self.queue):
@@ -574,7 +589,7 @@ class _Ahead:
         future = self.side.submit(engine._claim, delivery, None, token, tick)
         self._made[delivery.key] = (token, future)
 
-    def take(self, key: DeliveryKey) -> tuple[str, Future[Record | None]] | None:
+    def take(self, key: DeliveryKey) -> tuple[str, Future[_Claimed | None]] | None:
         return self._made.pop(key, None)
 
     def release(self, key: DeliveryKey, reason: str) -> None:
@@ -604,34 +619,53 @@ def _first_attempt(record: Record) -> datetime | None:
     return min(times, default=None)
 
 
+@dataclass(frozen=True)
+class _Claimed:
+    """A claim won: its token and record, the delivery's text (None when the template did
+    not render: `problem` says why), and whether it was written straight as ATTEMPTING."""
+
+    token: str
+    record: Record
+    text: str | None
+    problem: str | None
+    attempting: bool
+
+
+def _rendered(delivery: Delivery) -> tuple[str | None, str | None]:
+    """The delivery's text, or None and why its template did not render."""
+    from herald.render import RenderError
+
+    try:
+        return delivery.render(), None
+    except RenderError as error:
+        return None, str(error)
+
+
 class _Call:
     """One create call of a claimed delivery: ATTEMPTING is written just before the call,
-    after the media are uploaded, and only when its worst-case time is left."""
+    after the media are uploaded (or was written with the claim, when there were none),
+    and the call is made only when its worst-case time is left."""
 
     def __init__(
         self,
         engine: Engine,
         delivery: Delivery,
-        token: str,
-        text: str,
+        claimed: _Claimed,
         tick: _Tick,
         side: Executor | None = None,
     ) -> None:
-        self.engine, self.delivery, self.token, self.text, self.tick = (
-            engine,
-            delivery,
-            token,
-            text,
-            tick,
-        )
+        self.engine, self.delivery, self.tick = engine, delivery, tick
+        self.token, self.text = claimed.token, claimed.text
         self.side = side  # where a SENT outcome is written, off the account's queue
-        self.attempting = False
+        self.attempting = claimed.attempting
 
     def before_create(self) -> str | None:
         channel = self.engine.channels[self.delivery.key.channel]
-        budget = channel.create_seconds + RECORD_SECONDS
-        if self.tick.remaining is not None and self.tick.remaining() < budget:
+        if not self.tick.time_for(channel):
+            budget = channel.create_seconds + RECORD_SECONDS
             return f"too little time left for the create call (it can take {budget:.0f} s)"
+        if self.attempting:
+            return None  # claimed straight as ATTEMPTING: nothing was uploaded since
         try:
             self.engine.ledger.mark_attempting(
                 self.delivery.key, self.token, self.tick.now, self.text

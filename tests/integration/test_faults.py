@@ -22,6 +22,7 @@ from herald.ledger import Record, State
 from herald.ledger.dynamodb import DynamoLedger
 from herald.plan import LoadedPlan
 from herald_dev.fake_x import DUPLICATE_DETAIL, TWEETS, USER_TWEETS, FakeX, FaultKind
+from herald_dev.images import PNG
 from tests.integration.conftest import (
     another_ledger,
     assert_nothing_lost,
@@ -65,6 +66,15 @@ def plan(tmp_path: Path) -> LoadedPlan:
 @pytest.fixture
 def channel(make_x_channel: MakeChannel) -> XChannel:
     return make_x_channel()
+
+
+def plan_with_image(folder: Path) -> LoadedPlan:
+    """The campaign, its post with an image: its claim is CLAIMED while the image is
+    uploaded, then ATTEMPTING (a post without images is claimed straight as ATTEMPTING)."""
+    (folder / "launch.png").write_bytes(PNG)
+    line = f'    text: "{TEXT}"\n'
+    media = "    media: [{file: launch.png, alt: Launch}]\n"
+    return plan_of(folder, CAMPAIGN.replace(line, line + media))
 
 
 def at(minutes: int) -> datetime:
@@ -284,16 +294,8 @@ class StallAfterClaim(DynamoLedger):
 
     meanwhile: Callable[[], None] | None = None
 
-    def claim(
-        self,
-        key: DeliveryKey,
-        token: str,
-        now: datetime,
-        lease_until: datetime,
-        due_at: datetime,
-        idempotency_key: str | None = None,
-    ) -> Record | None:
-        claimed = super().claim(key, token, now, lease_until, due_at, idempotency_key)
+    def claim(self, key: DeliveryKey, token: str, *args: Any, **kwargs: Any) -> Record | None:
+        claimed = super().claim(key, token, *args, **kwargs)
         if self.meanwhile is not None:
             run, self.meanwhile = self.meanwhile, None
             run()
@@ -301,14 +303,16 @@ class StallAfterClaim(DynamoLedger):
 
 
 def test_a_worker_whose_claim_was_taken_over_does_not_publish(
-    plan: LoadedPlan,
+    tmp_path: Path,
     ledger: DynamoLedger,
     dynamodb_client: Any,
     fake_x: FakeX,
     make_x_channel: MakeChannel,
 ) -> None:
-    # Given a worker that claims the delivery and then stalls past its lease, while another
-    # worker (its own ledger object, same table) ticks three minutes later
+    # Given a post with an image (so its claim is CLAIMED while the image is uploaded), and
+    # a worker that claims it and then stalls past its lease, while another worker (its own
+    # ledger object, same table) ticks three minutes later
+    plan = plan_with_image(tmp_path)
     slow = StallAfterClaim(ledger.table_name, client=dynamodb_client)
     other = Engine(plan, ledger, {"x": make_x_channel()})
     takeover: list[Summary] = []
@@ -461,21 +465,28 @@ class AttemptingFirst:
 
 
 @pytest.mark.parametrize(
-    ("state", "retry_minute", "said"),
-    [(State.CLAIMED, 1, "could not claim"), (State.ATTEMPTING, 1, "could not record")],
-    ids=["claim", "attempting"],
+    ("image", "state", "retry_minute", "said"),
+    [
+        (False, State.ATTEMPTING, 1, "could not claim"),
+        (True, State.CLAIMED, 1, "could not claim"),
+        (True, State.ATTEMPTING, 1, "could not record"),
+    ],
+    ids=["straight-claim", "claim", "attempting"],
 )
 def test_a_throttled_write_before_the_call_defers_and_a_later_tick_publishes(
-    plan: LoadedPlan,
+    tmp_path: Path,
     ledger: DynamoLedger,
     dynamodb_client: Any,
     fake_x: FakeX,
     channel: XChannel,
+    image: bool,
     state: State,
     retry_minute: int,
     said: str,
 ) -> None:
-    # Given DynamoDB throttles the write that claims, or the one that marks ATTEMPTING
+    # Given DynamoDB throttles the write that claims (straight as ATTEMPTING, for a post
+    # without images), or, for a post with one, the claim or the write that marks ATTEMPTING
+    plan = plan_with_image(tmp_path) if image else plan_of(tmp_path, CAMPAIGN)
     throttle = Throttle(dynamodb_client, state)
     checked = AttemptingFirst(channel, ledger)
     engine = Engine(plan, ledger, {"x": checked})

@@ -118,6 +118,51 @@ def test_eight_racing_workers_have_exactly_one_winner(ledger: Ledger) -> None:
     assert (stored.claim_token, stored.attempts) == (winners[0], 1)
 
 
+def test_a_claim_written_straight_as_attempting_is_one_write_with_the_text(
+    ledger: Ledger,
+) -> None:
+    # Given a delivery nobody has touched, with nothing to upload before its create call
+    # When one worker claims it straight as ATTEMPTING, and another then tries to claim it
+    first = ledger.claim(KEY, "w1", T0, T0 + LEASE, T0, "key-1", attempt_text="Safer together")
+    second = ledger.claim(KEY, "w2", T0, T0 + LEASE, T0, attempt_text="Safer together")
+
+    # Then the first holds it as ATTEMPTING, under its lease, with the text and key noted
+    assert first is not None and second is None
+    assert (first.state, first.claim_token, first.attempts) == (State.ATTEMPTING, "w1", 1)
+    assert (first.lease_until, first.attempted_at, first.idempotency_key) == (
+        T0 + LEASE,
+        T0,
+        "key-1",
+    )
+    [entry] = first.history
+    assert (entry.event, entry.text, entry.key) == ("ATTEMPTING", "Safer together", "key-1")
+    assert state_of(ledger) == first
+    # And it moves on as any ATTEMPTING record: SENT under its token, or UNKNOWN after its
+    # lease, never claimable again
+    assert ledger.claim(KEY, "w3", T0 + 2 * LEASE, T0 + 3 * LEASE, T0) is None
+    sent = ledger.mark_sent(KEY, "w1", T0, "1358", "https://x.com/a/status/1358")
+    assert sent.state is State.SENT
+    assert [a.event for a in sent.history] == ["ATTEMPTING", "SENT"]
+
+
+def test_a_straight_attempt_takes_a_retryable_failure_and_expires_like_any(
+    ledger: Ledger,
+) -> None:
+    # Given a delivery FAILED and retryable (a 429), claimed again straight as ATTEMPTING
+    claim(ledger)
+    ledger.mark_failed(KEY, "w1", T0, "rate limited", retryable=True)
+    later = T0 + timedelta(minutes=1)
+    again = ledger.claim(KEY, "w2", later, later + LEASE, T0, attempt_text="Safer together")
+    assert again is not None
+    assert (again.state, again.attempts, again.attempted_at) == (State.ATTEMPTING, 2, later)
+    assert (again.reason, again.retryable) == (None, False)
+    # When its worker dies and its lease ends
+    expired = ledger.expire_attempt(KEY, later + LEASE, "worker vanished")
+    # Then it is UNKNOWN, to be settled on the account, never re-claimed blindly
+    assert expired is not None and expired.state is State.UNKNOWN
+    assert ledger.claim(KEY, "w3", later + 2 * LEASE, later + 3 * LEASE, T0) is None
+
+
 def test_a_claim_whose_lease_expired_can_be_claimed_again(ledger: Ledger) -> None:
     # Given a worker that claimed a delivery and died before attempting it
     claim(ledger, token="dead")

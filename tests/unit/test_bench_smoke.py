@@ -44,15 +44,17 @@ def test_the_idle_ticks_make_no_network_call(sections: dict[str, Section]) -> No
         assert result["window"] > 0  # the window held final deliveries, which were not re-read
 
 
-def test_the_busy_tick_sends_one_x_request_and_three_writes_per_delivery(
+def test_the_busy_tick_sends_one_x_request_and_two_writes_per_delivery(
     sections: dict[str, Section],
 ) -> None:
-    # Then all 50 deliveries are published once, with 1 X request and 3 ledger writes each,
-    # and the reads are batched: one get_many and one pause read for the whole tick
+    # Then all 50 deliveries (no images) are published once, with 1 X request and 2 ledger
+    # writes each (the claim, straight as ATTEMPTING, and SENT), and the reads are batched:
+    # one get_many and one pause read for the whole tick
     result = sections["busy"].data["results"][0]
     assert result["published"] == 50
     assert result["x_requests"] == 50
-    assert result["writes"] == 150
+    assert result["writes"] == 100
+    assert result["operations"]["claim"] == 50 and "mark_attempting" not in result["operations"]
     assert result["operations"]["get_many"] == 1 and result["reads"] == 2
     assert result["repeat_published"] == 0
 

@@ -27,6 +27,7 @@ from herald.engine import Engine, Event
 from herald.ledger import ALL_CAMPAIGNS, State
 from herald.ledger.sqlite import SqliteLedger
 from herald.plan import LoadedPlan, load_plan_strict
+from herald_dev.images import PNG
 
 CAMPAIGN = """\
 campaign: demo
@@ -456,11 +457,23 @@ class SlowUploads(ScriptedChannel):
         return super().publish(account, text, reply_to, media, call)
 
 
-def test_uploads_that_eat_the_time_leave_nothing_unknown(plan, ledger) -> None:
-    # Given 60 s left, and uploads for the noon post that take 57 of them
+def with_noon_image(folder: Path) -> LoadedPlan:
+    """The demo campaign, its noon post with an image (so it is uploaded before the call)."""
+    (folder / "noon.png").write_bytes(PNG)
+    path = folder / "demo.yaml"
+    noon = '    text: "Noon update"\n'
+    path.write_text(
+        CAMPAIGN.replace(noon, noon + "    media: [{file: noon.png, alt: A noon picture}]\n"),
+        encoding="utf-8",
+    )
+    return load_plan_strict([path])
+
+
+def test_uploads_that_eat_the_time_leave_nothing_unknown(ledger, tmp_path: Path) -> None:
+    # Given 60 s left, and uploads for the noon post's image that take 57 of them
     left = [60.0]
     channel = SlowUploads(left)
-    engine = Engine(plan, ledger, {"x": channel})
+    engine = Engine(with_noon_image(tmp_path), ledger, {"x": channel})
     noon = datetime(2021, 2, 9, 12, 0, tzinfo=UTC)
 
     # When the noon minute ticks
@@ -482,8 +495,9 @@ def test_uploads_that_eat_the_time_leave_nothing_unknown(plan, ledger) -> None:
     ] == 2  # fmt: skip
 
 
-def test_attempting_is_written_only_just_before_the_create_call(plan, ledger) -> None:
-    # Given a channel that looks at the ledger when it is about to create the post
+def test_attempting_is_written_only_just_before_the_create_call(ledger, tmp_path: Path) -> None:
+    # Given a post with an image, and a channel that looks at the ledger as it uploads it
+    # and when it is about to create the post
     seen: dict[str, list[State]] = {"main": [], "other": []}  # accounts publish concurrently
     channel = ScriptedChannel()
     original = channel.publish
@@ -501,9 +515,53 @@ def test_attempting_is_written_only_just_before_the_create_call(plan, ledger) ->
 
     channel.publish = publish  # type: ignore[method-assign]
     # When the noon minute ticks
+    plan = with_noon_image(tmp_path)
     make_engine(plan, ledger, channel).tick(datetime(2021, 2, 9, 12, 0, tzinfo=UTC))
     # Then uploads ran while CLAIMED, and ATTEMPTING was written just before the create call
     assert seen == {account: [State.CLAIMED, State.ATTEMPTING] for account in seen}
+
+
+def test_a_post_without_images_is_claimed_straight_as_attempting(plan, ledger) -> None:
+    # Given a channel that looks at the ledger as it publishes the noon post (no images)
+    seen: dict[str, list[State]] = {"main": [], "other": []}
+    channel = ScriptedChannel()
+    original = channel.publish
+
+    def publish(account, text, reply_to, media, call=None):
+        key = DeliveryKey("demo", "noon", "x", account)
+        seen[account].append(ledger.get_many([key])[key].state)
+        return original(account, text, reply_to, media, call)
+
+    channel.publish = publish  # type: ignore[method-assign]
+    # When the noon minute ticks
+    make_engine(plan, ledger, channel).tick(datetime(2021, 2, 9, 12, 0, tzinfo=UTC))
+    # Then nothing was to be uploaded: the claim was written as ATTEMPTING, with the text,
+    # in one write, and SENT followed it
+    assert seen == {account: [State.ATTEMPTING] for account in seen}
+    record = ledger.get_many([DeliveryKey("demo", "noon", "x", "main")])[
+        DeliveryKey("demo", "noon", "x", "main")
+    ]
+    assert [(a.event, a.text) for a in record.history] == [
+        ("ATTEMPTING", "Noon update"),
+        ("SENT", None),
+    ]
+    assert record.attempts == 1 and record.attempted_at == datetime(2021, 2, 9, 12, tzinfo=UTC)
+
+
+def test_a_post_without_images_and_too_little_time_is_not_claimed(plan, ledger) -> None:
+    # Given 3 s left in the invocation: less than the create call may take plus its record
+    channel = ScriptedChannel()
+    engine = Engine(plan, ledger, {"x": channel}, safety_margin=1.0)
+    # When the noon minute ticks
+    summary = engine.tick(datetime(2021, 2, 9, 12, 0, tzinfo=UTC), remaining=lambda: 3.0)
+    # Then no create call was made, and nothing is left ATTEMPTING: the claim was an
+    # ordinary one, given back as FAILED and retryable at once
+    assert channel.calls == 0 and summary.counts["Deferred"] == 2
+    record = ledger.get_many([DeliveryKey("demo", "noon", "x", "main")])[
+        DeliveryKey("demo", "noon", "x", "main")
+    ]
+    assert (record.state, record.retryable) == (State.FAILED, True)
+    assert [a.event for a in record.history] == ["CLAIMED", "FAILED"]
 
 
 def test_a_post_skipped_while_paused_then_moved_to_tomorrow_goes_out_tomorrow(

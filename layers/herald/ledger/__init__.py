@@ -1,9 +1,12 @@
 """The ledger: one record per delivery, moved through a state machine by conditional writes.
 
 States (DESIGN.md): CLAIMED -> ATTEMPTING -> SENT | FAILED | UNKNOWN; SKIPPED is final for
-its due time. A record is *claimable* when it does not exist, when it is CLAIMED with an
-expired lease, when it is FAILED, retryable, and its `not_before` has passed, or when it is
-SKIPPED for another due time than the plan's (the post was re-timed). A stale ATTEMPTING
+its due time. A delivery with nothing to upload is claimed straight as ATTEMPTING: its claim
+and its attempt are one write (README, "The ledger").
+
+A record is *claimable* when it does not exist, when it is CLAIMED with an expired lease,
+when it is FAILED, retryable, and its `not_before` has passed, or when it is SKIPPED for
+another due time than the plan's (the post was re-timed). A stale ATTEMPTING
 record becomes UNKNOWN, never "retry"; an UNKNOWN one is claimed again only through
 `reclaim_unknown`, once the network's own guarantee settled it as absent.
 
@@ -173,10 +176,16 @@ class Ledger(Protocol):
         lease_until: datetime,
         due_at: datetime,
         idempotency_key: str | None = None,
+        *,
+        attempt_text: str | None = None,
     ) -> Record | None:
         """Claim a new or claimable delivery (a SKIPPED one too, when it was re-timed to
         `due_at`): state CLAIMED, attempts+1. `idempotency_key` is stored the first time and
-        kept after. None if not won."""
+        kept after. None if not won.
+
+        With `attempt_text` (what is about to be sent), the claim is written straight as
+        ATTEMPTING, for a delivery with nothing to upload before its create call: one
+        conditional write instead of two, under the same condition and lease."""
         ...
 
     def mark_attempting(

@@ -134,12 +134,16 @@ class DynamoLedger:
         lease_until: datetime,
         due_at: datetime,
         idempotency_key: str | None = None,
+        *,
+        attempt_text: str | None = None,
     ) -> Record | None:
+        state = State.CLAIMED if attempt_text is None else State.ATTEMPTING
         return self._update(
             key,
             sets={
                 **_identity(key),
-                "state": _s(State.CLAIMED),
+                **({} if attempt_text is None else {"attempted_at": _time(now)}),
+                "state": _s(state),
                 "claim_token": _s(token),
                 "lease_until": _time(lease_until),
                 "due_at": _time(due_at),
@@ -152,8 +156,8 @@ class DynamoLedger:
             condition=_CLAIMABLE,
             values=_claimable_values(now, due_at),
             refusal=None,
-            note=Attempt(now, State.CLAIMED, key=idempotency_key),
-            done=lambda old: old.state is State.CLAIMED and old.claim_token == token,
+            note=Attempt(now, state, text=sent_text(attempt_text), key=idempotency_key),
+            done=lambda old: old.state is state and old.claim_token == token,
         )
 
     def mark_attempting(

@@ -192,14 +192,18 @@ class SqliteLedger:
         lease_until: datetime,
         due_at: datetime,
         idempotency_key: str | None = None,
+        *,
+        attempt_text: str | None = None,
     ) -> Record | None:
         clock, due = format_utc(now), format_utc(due_at)
+        state = State.CLAIMED if attempt_text is None else State.ATTEMPTING
         return self._change(
             key,
             allowed=lambda row: _claimable(row, clock, due),
             change=lambda row: {
                 **_identity(key),
-                "state": State.CLAIMED.value,
+                **({} if attempt_text is None else {"attempted_at": clock}),
+                "state": state.value,
                 "claim_token": token,
                 "lease_until": format_utc(lease_until),
                 "due_at": due,
@@ -210,7 +214,7 @@ class SqliteLedger:
                 "attempts": (row["attempts"] if row else 0) + 1,
                 "idempotency_key": (row or {}).get("idempotency_key") or idempotency_key,
             },
-            note=Attempt(now, State.CLAIMED, key=idempotency_key),
+            note=Attempt(now, state, text=sent_text(attempt_text), key=idempotency_key),
         )
 
     def mark_attempting(
