@@ -13,11 +13,13 @@ from herald_dev.dynamodb_local import TEMPLATE, make_client, running
 
 @contextmanager
 def dynamodb_table() -> Iterator[tuple[Any, str]]:
-    """A DynamoDB client on a fresh DynamoDB Local, and a new ledger table's name."""
+    """A DynamoDB client on a fresh DynamoDB Local, configured as the function's ledger
+    client is, and a new ledger table's name."""
+    from herald.ledger.dynamodb import client_settings
     from herald.ledger.table import create_table, table_definition_from_template
 
     with running() as server:
-        client = make_client(server.endpoint, max_pool_connections=32)
+        client = make_client(server.endpoint, **client_settings())  # the function's settings
         table = f"herald-bench-{uuid.uuid4().hex[:8]}"
         create_table(client, table, table_definition_from_template(TEMPLATE))
         yield client, table

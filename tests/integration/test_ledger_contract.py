@@ -757,6 +757,25 @@ def test_dynamodb_ledger_needs_a_table_name() -> None:
         DynamoLedger("")
 
 
+def test_the_function_ledger_client_has_a_connection_for_every_concurrent_write(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given the ledger the function builds (its own client, from the SDK's settings)
+    from herald.engine import MAX_WORKERS
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-2")
+    client = DynamoLedger("herald-ledger").client
+    config: Any = client.meta.config
+    # Then a busy tick's writers (each account queue and its two side workers) each have a
+    # connection, the SDK retries throttling, and DynamoDB alone checks the requests
+    assert config.max_pool_connections >= 3 * MAX_WORKERS
+    assert config.retries == {"mode": "standard", "total_max_attempts": 4}
+    assert (config.connect_timeout, config.read_timeout) == (2.0, 5.0)
+    from botocore.validate import ParamValidationDecorator
+
+    assert not isinstance(client._serializer, ParamValidationDecorator)  # type: ignore[attr-defined]
+
+
 def remember_asked_keys(client: DynamoDBClient, table: str) -> None:
     """Keep each BatchGetItem's keys in the request context for after-call hooks."""
 
