@@ -351,14 +351,12 @@ class Engine:
             return None
         if claimed is None:
             return None  # another worker has it
-        if ahead is not None:
-            ahead.claim_next()
         if claimed.text is None:
             reason = f"the template did not render: {claimed.problem}"
             self.ledger.mark_failed(key, claimed.token, now, reason, retryable=False)
             self._emit(summary, Event.FAILED, delivery, now, reason)
             return None
-        call = _Call(self, delivery, claimed, tick, ahead.side if ahead else None)
+        call = _Call(self, delivery, claimed, tick, ahead)
         outcome = self.channels[key.channel].publish(
             key.account,
             claimed.text,
@@ -652,11 +650,13 @@ class _Call:
         delivery: Delivery,
         claimed: _Claimed,
         tick: _Tick,
-        side: Executor | None = None,
+        ahead: _Ahead | None = None,
     ) -> None:
         self.engine, self.delivery, self.tick = engine, delivery, tick
         self.token, self.text = claimed.token, claimed.text
-        self.side = side  # where a SENT outcome is written, off the account's queue
+        # The account's queue: its next delivery is claimed while this call is in flight,
+        # and a SENT outcome is written on its side pool, off the queue.
+        self.ahead = ahead
         self.attempting = claimed.attempting
 
     def before_create(self) -> str | None:
@@ -664,15 +664,16 @@ class _Call:
         if not self.tick.time_for(channel):
             budget = channel.create_seconds + RECORD_SECONDS
             return f"too little time left for the create call (it can take {budget:.0f} s)"
-        if self.attempting:
-            return None  # claimed straight as ATTEMPTING: nothing was uploaded since
-        try:
-            self.engine.ledger.mark_attempting(
-                self.delivery.key, self.token, self.tick.now, self.text
-            )
-        except Exception as error:  # nothing sent: the claim's lease lapses, then re-claimable
-            return f"could not record the attempt ({error})"
-        self.attempting = True
+        if not self.attempting:  # claimed straight as ATTEMPTING: nothing uploaded since
+            try:
+                self.engine.ledger.mark_attempting(
+                    self.delivery.key, self.token, self.tick.now, self.text
+                )
+            except Exception as error:  # nothing sent: the claim's lease lapses, then again
+                return f"could not record the attempt ({error})"
+            self.attempting = True
+        if self.ahead is not None:
+            self.ahead.claim_next()  # while the call is in flight
         return None
 
     def record(self, outcome: Outcome) -> PostRef | None:
@@ -685,11 +686,11 @@ class _Call:
         if not self.attempting and outcome.kind in (OutcomeKind.SENT, OutcomeKind.UNKNOWN):
             # A channel that made its call without asking first: record the attempt now.
             engine.ledger.mark_attempting(delivery.key, self.token, tick.now, self.text)
-        if outcome.kind is OutcomeKind.SENT and self.attempting and self.side is not None:
+        if outcome.kind is OutcomeKind.SENT and self.attempting and self.ahead is not None:
             # The post is out and its id known: the account's next delivery (a reply to it
             # included) need not wait for the record. Were the worker to die first, the
             # ATTEMPTING record becomes UNKNOWN and the read-back finds the post.
-            self.side.submit(self._write, outcome)
+            self.ahead.side.submit(self._write, outcome)
             return PostRef(outcome.remote_id or "", outcome.cid)
         return self._write(outcome)
 
