@@ -37,6 +37,7 @@ LATENCY = 0.150
 AT_LOCAL = datetime(2027, 3, 2, 9, 0)  # GMT: local == UTC
 TARGET_WRITES = 4
 TARGET_PARALLEL = 1.25  # the busy tick's wall time ÷ its parallel floor
+MEASURED = 3  # busy minutes measured after the warm-up; their median is reported
 READS = frozenset({"get_many", "pauses", "records"})
 
 
@@ -82,8 +83,10 @@ class MemoryTransport:
 
 
 def _campaigns(folder: Path) -> list[str]:
+    """A warm-up minute, then MEASURED busy minutes an hour apart, each POSTS per account."""
     accounts = [f"acct-{n:02d}" for n in range(ACCOUNTS)]
-    for round_, hours in (("warm-up", 0), ("busy", 1)):
+    rounds = [("warm-up", 0)] + [(f"busy-{n}", n) for n in range(1, MEASURED + 1)]
+    for round_, hours in rounds:
         posts = [
             GeneratedPost(f"{round_}-{n}", AT_LOCAL + timedelta(hours=hours)) for n in range(POSTS)
         ]
@@ -158,23 +161,23 @@ def _report_counts(section: Section, first: dict[str, Any]) -> None:
 
 
 WHERE_THE_TIME_GOES = (
-    "Where the time above the parallel floor goes: each account's queue waited for "
-    "three ledger round trips per delivery (claim, ATTEMPTING, SENT) around its X call, "
-    "and the tick for two reads (records, pause switch) one after the other; starting "
-    "the thread pools costs well under a millisecond. The engine now reads the records "
-    "and the pause switch side by side, claims an account's next delivery (a new one "
-    "that replies to nothing) while the current create call is in flight, and writes "
-    "SENT on the side: one round trip per delivery (ATTEMPTING, written just before "
-    "the create call) is left on the account's path. The writes are the same three "
-    "conditional writes per delivery, all made before the tick returns; a claim made "
-    "ahead and not used is given back (FAILED, retryable at once), and a SENT that "
-    "could not be written leaves the record ATTEMPTING, settled by reading the account "
-    "back. DynamoDB Local answers slower than DynamoDB does. The pipeline hides round "
-    "trips, not CPU: when the CPU-time row is near or above 1× (about 3.5 ms of botocore "
-    "per conditional write here, three quarters of the tick's CPU, and OAuth 1.0a in "
-    "tweepy, on a shared machine), the tick is bound by CPU and no ordering of the "
-    "writes brings it near the floor; fewer writes would (a claim written straight as "
-    "ATTEMPTING when nothing is uploaded between them)."
+    "Where the time above the parallel floor goes. The tick reads the records and the "
+    "pause switch side by side; a post without images is claimed straight as ATTEMPTING "
+    "(its claim and its attempt are one conditional write), and an account's next "
+    "delivery is claimed while the current create call is in flight, so no ledger round "
+    "trip is left between an account's create calls; SENT is written on the side, and "
+    "every write is made before the tick returns. What is left is CPU. The channel alone "
+    "(tweepy's OAuth 1.0a and the fake X API's own work, a process of its own) is the "
+    "first part of the excess; the rest is the ledger's two conditional writes per "
+    "delivery: about 3 ms of botocore CPU each here (its user-agent string, event hooks, "
+    "signing and response parsing), serialised by the interpreter's lock with the "
+    "account threads' own work, and DynamoDB Local's Java on the same two cores: compare "
+    "the row of the same minutes with the ledger on SQLite in-process. Batching the SENT "
+    "writes into TransactWriteItems was tried (2026-11-30, not kept): it cut the "
+    "process's CPU by a fifth but not the tick's wall time (DynamoDB Local answers a "
+    "transaction of ten items in 40-60 ms). On Lambda the tick's CPU matters more, not "
+    "less: at 512 MB a function has about 0.3 of a vCPU (a full vCPU at 1,769 MB), so a "
+    "deployment that publishes tens of posts in one minute should raise MemorySize."
 )
 
 
@@ -197,6 +200,23 @@ def _report_times(section: Section, results: list[dict[str, Any]]) -> None:
             f"{wall / parallel:.2f}×",
             f"≤ {TARGET_PARALLEL:.2f}×",
             wall / parallel <= TARGET_PARALLEL,
+        )
+        section.add(
+            f"each measured minute ÷ parallel floor, in order ({workers} workers)",
+            ", ".join(f"{seconds / parallel:.2f}×" for seconds in result["ticks"]),
+        )
+        channel = result["channel_seconds"]
+        section.add(
+            "the channel alone: the same create calls, no engine, no ledger, ÷ parallel floor",
+            f"{channel / parallel:.2f}×",
+        )
+        section.add(
+            f"tick wall time ÷ the channel alone ({workers} workers)", f"{wall / channel:.2f}×"
+        )
+        section.add(
+            f"the same minutes with the ledger on SQLite in-process ÷ parallel floor "
+            f"({workers} workers)",
+            f"{result['sqlite_seconds'] / parallel:.2f}×",
         )
         section.add(
             f"warm-up tick ÷ measured tick ({workers} workers)",
@@ -233,7 +253,7 @@ class Round:
     secret: Mapping[str, Any]
     handles: dict[str, dict[str, str]]
     warm_at: datetime
-    busy_at: datetime
+    busy_times: tuple[datetime, ...]
     workers: int
 
     def engine(self, ledger: Any, channel: XChannel) -> Engine:
@@ -249,7 +269,7 @@ def _measure(
         _secret(accounts),
         {a: {"handle": a.replace("-", "")} for a in accounts},
         warm_at,
-        warm_at + timedelta(hours=1),
+        tuple(warm_at + timedelta(hours=n) for n in range(1, MEASURED + 1)),
         workers,
     )
     return _measure_quick(round_, folder) if quick else _measure_live(round_)
@@ -273,8 +293,9 @@ def _measure_quick(round_: Round, folder: Path) -> dict[str, Any]:
     warmup, _ = _tick(engine, round_.warm_at)
     ledger.calls.clear()
     transport.counts.clear()
-    seconds, published = _tick(engine, round_.busy_at)
-    summary = engine.tick(round_.busy_at)  # nothing left: a repeat tick publishes nothing
+    busy_at = round_.busy_times[0]
+    seconds, published = _tick(engine, busy_at)
+    summary = engine.tick(busy_at)  # nothing left: a repeat tick publishes nothing
     raw.close()
     operations = dict(ledger.calls)
     reads = sum(n for op, n in operations.items() if op in READS)
@@ -333,6 +354,16 @@ class FakeXProcess:
             counts: dict[str, int] = json.loads(answer.read())
         return counts
 
+    def reset(self) -> None:
+        """Forget every post (and count), so the same texts can be posted again; keep
+        LATENCY (a reset forgets it too)."""
+        for path, body in (("reset", {}), ("latency", {"seconds": LATENCY})):
+            request = urllib.request.Request(
+                f"{self.url}/__control/{path}", data=json.dumps(body).encode()
+            )
+            with urllib.request.urlopen(request, timeout=5):
+                pass
+
 
 @contextmanager
 def fake_x_process(secret: Mapping[str, Any]) -> Iterator[FakeXProcess]:
@@ -354,7 +385,9 @@ def fake_x_process(secret: Mapping[str, Any]) -> Iterator[FakeXProcess]:
 
 
 def _measure_live(round_: Round) -> dict[str, Any]:
-    """The busy tick on DynamoDB Local and the fake X API with LATENCY added per request."""
+    """The busy tick on DynamoDB Local and the fake X API with LATENCY added per request:
+    a warm-up minute, then MEASURED busy minutes (the median one reported, its counts per
+    minute), then the channel's own floor."""
     from bench.dynamodb import dynamodb_table
     from herald.channels.x import XChannel
     from herald.ledger.dynamodb import DynamoLedger
@@ -367,27 +400,70 @@ def _measure_live(round_: Round) -> dict[str, Any]:
         engine = round_.engine(timed, channel)
         warmup, _ = _tick(engine, round_.warm_at)
         ledger.requests.clear()
-        timed.seconds.clear()
-        before = dict(fake.counts)
-        cpu = time.process_time()
-        seconds, published = _tick(engine, round_.busy_at)
-        cpu = time.process_time() - cpu
-        load = os.getloadavg()[0]
-        after = dict(fake.counts)
+        before = sum(fake.counts.values())
+        minutes = [_measured_minute(engine, timed, busy_at) for busy_at in round_.busy_times]
+        x_requests = sum(fake.counts.values()) - before
+        floors = [_channel_alone(channel, list(round_.handles), n) for n in range(MEASURED)]
+        fake.reset()
+        in_process = _on_sqlite(round_, channel)
         channel.close()
-        x_requests = sum(after.values()) - sum(before.values())
-        return dict(
-            workers=round_.workers,
-            seconds=seconds,
-            warmup_seconds=warmup,
-            reads=ledger.reads,
-            writes=ledger.writes,
-            operations=dict(ledger.requests),
-            x_requests=x_requests,
-            published=published,
-            cpu_seconds=cpu,
-            load_average=load,
-            write_seconds=statistics.mean(
-                t for op, times in timed.seconds.items() if op not in READS for t in times
-            ),
-        )
+    median = sorted(minutes, key=lambda minute: minute["seconds"])[len(minutes) // 2]
+    return dict(
+        median,
+        workers=round_.workers,
+        warmup_seconds=warmup,
+        ticks=[minute["seconds"] for minute in minutes],
+        reads=ledger.reads / MEASURED,
+        writes=ledger.writes / MEASURED,
+        operations={op: n // MEASURED for op, n in ledger.requests.items()},
+        x_requests=x_requests / MEASURED,
+        published=min(minute["published"] for minute in minutes),
+        channel_seconds=statistics.median(floors),
+        sqlite_seconds=in_process,
+    )
+
+
+def _on_sqlite(round_: Round, channel: XChannel) -> float:
+    """The median wall time of the same busy minutes, after the same warm-up, with the
+    ledger on SQLite in-process (no botocore, no DynamoDB Local): what the ledger costs."""
+    from herald.ledger.sqlite import SqliteLedger
+
+    with tempfile.TemporaryDirectory(prefix="herald-bench-busy-sqlite-") as name:
+        ledger = SqliteLedger(Path(name) / "ledger.sqlite3")
+        engine = round_.engine(ledger, channel)
+        _tick(engine, round_.warm_at)
+        seconds = [_tick(engine, busy_at)[0] for busy_at in round_.busy_times]
+        ledger.close()
+    return statistics.median(seconds)
+
+
+def _measured_minute(engine: Engine, timed: TimingProxy, busy_at: datetime) -> dict[str, Any]:
+    """One busy minute: its wall and CPU time, what it published, the mean ledger write."""
+    timed.seconds.clear()
+    cpu = time.process_time()
+    seconds, published = _tick(engine, busy_at)
+    cpu = time.process_time() - cpu
+    return dict(
+        seconds=seconds,
+        published=published,
+        cpu_seconds=cpu,
+        load_average=os.getloadavg()[0],
+        write_seconds=statistics.mean(
+            t for op, times in timed.seconds.items() if op not in READS for t in times
+        ),
+    )
+
+
+def _channel_alone(channel: XChannel, accounts: list[str], run: int) -> float:
+    """The channel's own floor: the wall time of the same create calls (POSTS per account,
+    in order, the accounts side by side) made by the channel alone, no engine, no ledger."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def account(name: str) -> None:
+        for n in range(POSTS):
+            channel.publish(name, f"Channel alone, run {run}, post {n} of {name}", None, [])
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=len(accounts)) as pool:
+        list(pool.map(account, accounts))
+    return time.perf_counter() - start

@@ -54,9 +54,6 @@ CACHE_DIR = REPO_ROOT / "node_modules" / ".cache" / "herald_dev"
 HOST = "127.0.0.1"
 # C1-only JIT and the serial collector halve start-up; a test run never needs C2.
 JVM_OPTIONS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto")
-# For the benchmarks: the JVM's full JIT, whose compiled code answers a warmed server's
-# requests with far less CPU (start-up is not what they measure).
-STEADY_JVM_OPTIONS = ("-XX:+UseSerialGC", "-Xshare:auto")
 _PR_SET_PDEATHSIG = 1
 
 
@@ -124,7 +121,6 @@ def start(
     db_path: Path | None = None,
     timeout: float = 30.0,
     hosts: Sequence[str] = (HOST,),
-    jvm_options: Sequence[str] = JVM_OPTIONS,
 ) -> DynamoDBLocal:
     """Start DynamoDB Local on `hosts` and return once it answers HTTP requests."""
     jar = ensure_installed()
@@ -133,7 +129,7 @@ def start(
     tries = 1 if port is not None else 3
     for attempt in range(tries):
         chosen = port if port is not None else free_port()
-        server = _spawn(java, [*jvm_options, *launch], jar, chosen, db_path, hosts[0])
+        server = _spawn(java, launch, jar, chosen, db_path, hosts[0])
         try:
             _wait_until_answering(server, timeout)
         except DynamoDBLocalError:
@@ -149,13 +145,10 @@ def start(
 
 @contextlib.contextmanager
 def running(
-    port: int | None = None,
-    db_path: Path | None = None,
-    hosts: Sequence[str] = (HOST,),
-    jvm_options: Sequence[str] = JVM_OPTIONS,
+    port: int | None = None, db_path: Path | None = None, hosts: Sequence[str] = (HOST,)
 ) -> Iterator[DynamoDBLocal]:
     """DynamoDB Local for the length of a `with` block."""
-    server = start(port=port, db_path=db_path, hosts=hosts, jvm_options=jvm_options)
+    server = start(port=port, db_path=db_path, hosts=hosts)
     try:
         yield server
     finally:
@@ -250,6 +243,7 @@ def _spawn(
     storage = ["-dbPath", str(db_path)] if db_path is not None else ["-inMemory"]
     command = [
         java,
+        *JVM_OPTIONS,
         f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
         *launch,
         *storage,
