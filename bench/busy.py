@@ -205,19 +205,7 @@ def _report_times(section: Section, results: list[dict[str, Any]]) -> None:
             f"each measured minute ÷ parallel floor, in order ({workers} workers)",
             ", ".join(f"{seconds / parallel:.2f}×" for seconds in result["ticks"]),
         )
-        channel = result["channel_seconds"]
-        section.add(
-            "the channel alone: the same create calls, no engine, no ledger, ÷ parallel floor",
-            f"{channel / parallel:.2f}×",
-        )
-        section.add(
-            f"tick wall time ÷ the channel alone ({workers} workers)", f"{wall / channel:.2f}×"
-        )
-        section.add(
-            f"the same minutes with the ledger on SQLite in-process ÷ parallel floor "
-            f"({workers} workers)",
-            f"{result['sqlite_seconds'] / parallel:.2f}×",
-        )
+        _report_parts(section, result, parallel)
         section.add(
             f"warm-up tick ÷ measured tick ({workers} workers)",
             f"{result['warmup_seconds'] / wall:.2f}×",
@@ -242,6 +230,21 @@ def _report_times(section: Section, results: list[dict[str, Any]]) -> None:
             "for a free worker, so the tick takes two rounds of an account's queue; the "
             "variant row above measures the engine with one worker per account."
         )
+
+
+def _report_parts(section: Section, result: dict[str, Any], parallel: float) -> None:
+    """The excess over the parallel floor, split: the channel's own, and the ledger's."""
+    wall, channel, workers = result["seconds"], result["channel_seconds"], result["workers"]
+    section.add(
+        "the channel alone: the same create calls, no engine, no ledger, ÷ parallel floor",
+        f"{channel / parallel:.2f}×",
+    )
+    section.add(f"tick wall time ÷ the channel alone ({workers} workers)", f"{wall / channel:.2f}×")
+    section.add(
+        f"the same minutes with the ledger on SQLite in-process ÷ parallel floor "
+        f"({workers} workers)",
+        f"{result['sqlite_seconds'] / parallel:.2f}×",
+    )
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from herald_dev.dynamodb_local import STEADY_JVM_OPTIONS, TEMPLATE, make_client, running
+from herald_dev.dynamodb_local import TEMPLATE, make_client, running
 
 
 @contextmanager
@@ -18,7 +18,7 @@ def dynamodb_table() -> Iterator[tuple[Any, str]]:
     from herald.ledger.dynamodb import client_settings
     from herald.ledger.table import create_table, table_definition_from_template
 
-    with running(jvm_options=STEADY_JVM_OPTIONS) as server:
+    with running() as server:
         client = make_client(server.endpoint, **client_settings())  # the function's settings
         table = f"herald-bench-{uuid.uuid4().hex[:8]}"
         create_table(client, table, table_definition_from_template(TEMPLATE))
