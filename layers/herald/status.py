@@ -81,7 +81,14 @@ class Row:
         return () if events in _CLEAN_RUNS else self.record.history
 
 
-_CLEAN_RUNS: tuple[list[str], ...] = ([], ["CLAIMED", "ATTEMPTING", "SENT"], ["SKIPPED"])
+# Histories that went out cleanly (shown without their lines): a post with images claimed,
+# then attempted; one without, claimed straight as ATTEMPTING; or skipped.
+_CLEAN_RUNS: tuple[list[str], ...] = (
+    [],
+    ["CLAIMED", "ATTEMPTING", "SENT"],
+    ["ATTEMPTING", "SENT"],
+    ["SKIPPED"],
+)
 
 
 def attempt_line(attempt: Attempt) -> str:

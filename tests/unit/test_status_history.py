@@ -28,6 +28,9 @@ posts:
   - id: thanks
     at: 2021-02-09 10:00
     text: "Thank you."
+  - id: picture
+    at: 2021-02-09 10:30
+    text: "A picture."
 """
 T0 = datetime(2021, 2, 9, 9, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -41,12 +44,12 @@ def campaign_text() -> str:
 
 @pytest.fixture
 def report(plan: LoadedPlan, tmp_path: Path) -> Report:
-    """'report' went out two minutes late after a 503; 'thanks' went out cleanly."""
+    """'report' went out two minutes late after a 503; 'thanks' went out cleanly, claimed
+    straight as ATTEMPTING (no images); 'picture' too, claimed while its image went up."""
     with SqliteLedger(tmp_path / "ledger.sqlite3") as ledger:
         late = DeliveryKey("demo", "report", "x", "main")
         text = plan.deliveries[0].render()
-        ledger.claim(late, "w1", T0, T0 + LEASE, T0)
-        ledger.mark_attempting(late, "w1", T0, text)
+        ledger.claim(late, "w1", T0, T0 + LEASE, T0, attempt_text=text)
         ledger.mark_unknown(late, "w1", T0, "X answered 503 to the post")
         ledger.note_absent(late, T0 + MINUTE)
         ledger.note_absent(late, T0 + 2 * MINUTE)
@@ -55,9 +58,13 @@ def report(plan: LoadedPlan, tmp_path: Path) -> Report:
         ledger.mark_sent(late, "w2", T0 + 2 * MINUTE, "1358", "https://x.com/Main/status/1358")
         clean = DeliveryKey("demo", "thanks", "x", "main")
         ten = T0 + timedelta(hours=1)
-        ledger.claim(clean, "w3", ten, ten + LEASE, ten)
-        ledger.mark_attempting(clean, "w3", ten, "Thank you.")
+        ledger.claim(clean, "w3", ten, ten + LEASE, ten, attempt_text="Thank you.")
         ledger.mark_sent(clean, "w3", ten, "1359", "https://x.com/Main/status/1359")
+        picture = DeliveryKey("demo", "picture", "x", "main")
+        half = ten + timedelta(minutes=30)
+        ledger.claim(picture, "w4", half, half + LEASE, half)
+        ledger.mark_attempting(picture, "w4", half, "A picture.")
+        ledger.mark_sent(picture, "w4", half, "1360", "https://x.com/Main/status/1360")
         return collect(plan, ledger, T0 + timedelta(hours=2))
 
 
@@ -68,8 +75,7 @@ def test_the_terminal_status_tells_why_a_post_went_out_late(report: Report) -> N
     # Then the late post's attempts follow its line, in order, with what was sent and found
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if " report " in f" {line} ")
-    assert [line.strip() for line in lines[start + 1 : start + 9]] == [
-        "09:00:00Z CLAIMED",
+    assert [line.strip() for line in lines[start + 1 : start + 8]] == [
         '09:00:00Z ATTEMPTING "If you suspect criminal activity against children online, p…"',
         "09:00:00Z UNKNOWN    X answered 503 to the post",
         "09:01:00Z READ_BACK  not found on the account",
@@ -78,15 +84,17 @@ def test_the_terminal_status_tells_why_a_post_went_out_late(report: Report) -> N
         '09:02:00Z ATTEMPTING "If you suspect criminal activity against children online, p…"',
         "09:02:00Z SENT       post 1358",
     ]
-    # And the clean one shows none
-    thanks = next(i for i, line in enumerate(lines) if " thanks " in f" {line} ")
-    assert thanks == len(lines) - 1 or not lines[thanks + 1].startswith("          ")
+    assert not lines[start + 8].startswith("          ")
+    # And the clean ones, claimed straight or claimed and then attempted, show none
+    for post in ("thanks", "picture"):
+        at = next(i for i, line in enumerate(lines) if f" {post} " in f" {line} ")
+        assert at == len(lines) - 1 or not lines[at + 1].startswith("          ")
 
 
 def test_the_status_page_shows_the_attempts_of_the_late_post_only(report: Report) -> None:
     # When the page is made
     page = status_html(report)
-    # Then one "what happened" list is on it, the late post's, with its eight steps
+    # Then one "what happened" list is on it, the late post's, with its seven steps
     assert page.count('<details class="attempts">') == 1
-    assert "What happened (8 steps)" in page
+    assert "What happened (7 steps)" in page
     assert "<code>09:01:00Z READ_BACK  not found on the account</code>" in page
