@@ -411,14 +411,8 @@ class Engine:
             return False
         self._last_reconcile[key] = now
         found = self._read_back(delivery, record, tick)
-        if found is None:
-            return in_window and self._settled_absent(delivery, record, tick)
-        if found.kind is not OutcomeKind.SENT:  # the read-back failed: nothing concluded,
-            # unless the network's key makes the same create safe either way (it answers
-            # with the post if it is there)
-            keyed = self._settlement(record, now).by is SettleBy.IDEMPOTENCY_KEY
-            why = f"not read back ({found.reason}); its idempotency key makes one more safe"
-            return keyed and in_window and self._settled_absent(delivery, record, tick, why)
+        if found is None or found.kind is not OutcomeKind.SENT:
+            return found is None and in_window and self._settled_absent(delivery, record, tick)
         try:
             remote_id, url = found.remote_id or "", found.url or ""
             self.ledger.resolve_unknown(key, now, remote_id, url, found.cid)
@@ -453,16 +447,13 @@ class Engine:
             self._emit(tick.summary, Event.DEFERRED, delivery, tick.now, reason)
             return Outcome(OutcomeKind.FAILED, reason=reason)
 
-    def _settled_absent(
-        self, delivery: Delivery, record: Record, tick: _Tick, why: str | None = None
-    ) -> bool:
-        """The read-back found nothing (or, `why`, could not look but needs not): note it;
-        True once the channel's guarantee allows one more attempt (absent on read-backs far
-        enough apart, resends left)."""
+    def _settled_absent(self, delivery: Delivery, record: Record, tick: _Tick) -> bool:
+        """The read-back found nothing: note it; True once the channel's guarantee allows
+        one more attempt (absent on read-backs far enough apart, resends left)."""
         settlement = self._settlement(record, tick.now)
         if record.resends >= settlement.resends:
             return False
-        noted = self.ledger.note_absent(delivery.key, tick.now, why)
+        noted = self.ledger.note_absent(delivery.key, tick.now)
         if noted is None or noted.absent_since is None:
             return False
         return tick.now - noted.absent_since >= settlement.absence_gap

@@ -19,7 +19,7 @@ from herald.delivery import DeliveryKey, MediaItem
 from herald.engine import Engine
 from herald.ledger import State
 from herald.ledger.dynamodb import DynamoLedger
-from herald_dev.fake_mastodon import ACCOUNT_STATUSES, MEDIA_UPLOAD, STATUSES, FakeMastodon
+from herald_dev.fake_mastodon import MEDIA_UPLOAD, STATUSES, FakeMastodon
 from herald_dev.images import PNG
 from herald_dev.mastodon_facebook_accounts import MASTODON_SECRET
 from tests.fixtures.mastodon_facebook import FakeClock
@@ -334,59 +334,6 @@ def test_every_fault_on_the_create_ends_with_one_status(
     keys = {s.idempotency_key for s in fake_mastodon.statuses[:1]}
     assert keys == {launch.idempotency_key}
     assert_nothing_lost(engine, plan, T0 + timedelta(minutes=30), ledger)
-
-
-def test_inside_the_keys_hour_a_failed_read_back_does_not_hold_the_post(
-    tmp_path: Path,
-    ledger: DynamoLedger,
-    fake_mastodon: FakeMastodon,
-    fake_clock: FakeClock,
-    make_mastodon_channel: MakeChannel,
-) -> None:
-    # Given a create that posted but whose answer was lost, and an account that cannot be
-    # read back for a while (its statuses answer 503)
-    plan = campaign(tmp_path)
-    fake_mastodon.fail_next(STATUSES, "drop_after_commit")
-    fake_mastodon.fail_next(ACCOUNT_STATUSES, "server_error", times=5, status=503)
-    engine = Engine(plan, ledger, {"mastodon": make_mastodon_channel()})
-    run(engine, fake_clock, range(0, 1))
-    assert record_of(ledger, KEY).state is State.UNKNOWN  # type: ignore[union-attr]
-    # When the next minute ticks, inside the key's hour, and the read-back fails
-    run(engine, fake_clock, range(1, 2))
-    # Then the same create is repeated with the same key (safe either way), Mastodon
-    # answers with the status it made: SENT, one status, and the history says why
-    record = record_of(ledger, KEY)
-    assert record is not None and record.state is State.SENT
-    assert record.remote_id == fake_mastodon.statuses[0].id
-    assert [s.text for s in fake_mastodon.statuses].count(TEXT) == 1
-    [look] = [a for a in record.history if a.event == "READ_BACK"]
-    assert look.detail.startswith("not read back (") and "idempotency key" in look.detail
-    assert fake_mastodon.counts[ACCOUNT_STATUSES] >= 1
-
-
-def test_after_the_keys_hour_a_failed_read_back_holds_the_post(
-    tmp_path: Path,
-    ledger: DynamoLedger,
-    fake_mastodon: FakeMastodon,
-    fake_clock: FakeClock,
-    make_mastodon_channel: MakeChannel,
-) -> None:
-    # Given a create that posted but was lost, and ticks that resume after the key's hour
-    # while the account cannot be read back
-    plan = campaign(tmp_path, lateness="2h")
-    fake_mastodon.fail_next(STATUSES, "drop_after_commit")
-    engine = Engine(plan, ledger, {"mastodon": make_mastodon_channel()})
-    run(engine, fake_clock, range(0, 1))
-    fake_mastodon.fail_next(ACCOUNT_STATUSES, "server_error", times=3, status=503)
-    run(engine, fake_clock, range(61, 64))
-    # Then nothing is posted again while nothing can be concluded: it stays UNKNOWN
-    assert [s.text for s in fake_mastodon.statuses].count(TEXT) == 1
-    assert record_of(ledger, KEY).state is State.UNKNOWN  # type: ignore[union-attr]
-    # And once the account can be read, the status is found, not posted again
-    run(engine, fake_clock, range(64, 70))
-    record = record_of(ledger, KEY)
-    assert record is not None and record.state is State.SENT
-    assert [s.text for s in fake_mastodon.statuses].count(TEXT) == 1
 
 
 def test_after_the_keys_hour_an_unknown_is_settled_by_reading_back(

@@ -86,10 +86,9 @@ class Attempt:
         )
 
 
-def absent_note(now: datetime, why: str | None = None) -> Attempt:
-    """The history entry of a read-back that did not find the post (or, `why`, of one that
-    could not look, where the network's idempotency key makes one more attempt safe)."""
-    return Attempt(now, READ_BACK, why or "not found on the account")
+def absent_note(now: datetime) -> Attempt:
+    """The history entry of a read-back that did not find the post."""
+    return Attempt(now, READ_BACK, "not found on the account")
 
 
 def resend_note(now: datetime) -> Attempt:
@@ -235,11 +234,9 @@ class Ledger(Protocol):
         None if the record is not a stale ATTEMPTING."""
         ...
 
-    def note_absent(self, key: DeliveryKey, now: datetime, why: str | None = None) -> Record | None:
+    def note_absent(self, key: DeliveryKey, now: datetime) -> Record | None:
         """An UNKNOWN delivery that a read-back did not find: `absent_since` is set the first
-        time and kept. `why` replaces the history's "not found on the account" when the
-        read-back could not look but the network's key makes one more attempt safe. None if
-        the record is no longer UNKNOWN."""
+        time and kept. None if the record is no longer UNKNOWN."""
         ...
 
     def reclaim_unknown(

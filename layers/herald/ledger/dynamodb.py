@@ -287,7 +287,7 @@ class DynamoLedger:
             note=Attempt(now, State.UNKNOWN, reason),
         )
 
-    def note_absent(self, key: DeliveryKey, now: datetime, why: str | None = None) -> Record | None:
+    def note_absent(self, key: DeliveryKey, now: datetime) -> Record | None:
         return self._update(
             key,
             sets={},
@@ -295,7 +295,7 @@ class DynamoLedger:
             condition="#state = :unknown",
             values={"unknown": _s(State.UNKNOWN)},
             refusal=None,
-            note=absent_note(now, why),
+            note=absent_note(now),
         )
 
     def reclaim_unknown(

@@ -340,13 +340,13 @@ class SqliteLedger:
             note=Attempt(now, State.UNKNOWN, reason),
         )
 
-    def note_absent(self, key: DeliveryKey, now: datetime, why: str | None = None) -> Record | None:
+    def note_absent(self, key: DeliveryKey, now: datetime) -> Record | None:
         clock = format_utc(now)
         return self._change(
             key,
             allowed=lambda row: row is not None and row["state"] == State.UNKNOWN,
             change=lambda row: {"absent_since": (row or {}).get("absent_since") or clock},
-            note=absent_note(now, why),
+            note=absent_note(now),
         )
 
     def reclaim_unknown(
