@@ -19,7 +19,7 @@ from herald.delivery import DeliveryKey, MediaItem
 from herald.engine import Engine
 from herald.ledger import State
 from herald.ledger.dynamodb import DynamoLedger
-from herald_dev.fake_mastodon import MEDIA_UPLOAD, STATUSES, FakeMastodon
+from herald_dev.fake_mastodon import ACCOUNT_STATUSES, MEDIA_UPLOAD, STATUSES, FakeMastodon
 from herald_dev.images import PNG
 from herald_dev.mastodon_facebook_accounts import MASTODON_SECRET
 from tests.fixtures.mastodon_facebook import FakeClock
@@ -334,6 +334,36 @@ def test_every_fault_on_the_create_ends_with_one_status(
     keys = {s.idempotency_key for s in fake_mastodon.statuses[:1]}
     assert keys == {launch.idempotency_key}
     assert_nothing_lost(engine, plan, T0 + timedelta(minutes=30), ledger)
+
+
+@pytest.mark.parametrize("resume", [1, 61], ids=["inside-the-keys-hour", "after-it"])
+def test_a_failed_read_back_holds_the_post_until_the_account_can_be_read(
+    tmp_path: Path,
+    ledger: DynamoLedger,
+    fake_mastodon: FakeMastodon,
+    fake_clock: FakeClock,
+    make_mastodon_channel: MakeChannel,
+    resume: int,
+) -> None:
+    # Given a create that posted but whose answer was lost, then ticks (inside the key's
+    # hour, or after it) while the account's statuses answer 503: an instance in trouble,
+    # where a repeated create would most likely fail too and use up the attempts allowed
+    plan = campaign(tmp_path, lateness="2h")
+    fake_mastodon.fail_next(STATUSES, "drop_after_commit")
+    engine = Engine(plan, ledger, {"mastodon": make_mastodon_channel()})
+    run(engine, fake_clock, range(0, 1))
+    fake_mastodon.fail_next(ACCOUNT_STATUSES, "server_error", times=3, status=503)
+    run(engine, fake_clock, range(resume, resume + 3))
+    # Then nothing is concluded and nothing posted again: it stays UNKNOWN, no resend used
+    record = record_of(ledger, KEY)
+    assert record is not None and record.state is State.UNKNOWN and record.resends == 0
+    assert [s.text for s in fake_mastodon.statuses].count(TEXT) == 1
+    # And once the account can be read, it is settled without a person: one status
+    run(engine, fake_clock, range(resume + 3, resume + 10))
+    record = record_of(ledger, KEY)
+    assert record is not None and record.state is State.SENT
+    assert record.remote_id == fake_mastodon.statuses[0].id
+    assert [s.text for s in fake_mastodon.statuses].count(TEXT) == 1
 
 
 def test_after_the_keys_hour_an_unknown_is_settled_by_reading_back(
