@@ -336,6 +336,21 @@ def test_every_fault_on_the_create_ends_with_one_status(
     assert_nothing_lost(engine, plan, T0 + timedelta(minutes=30), ledger)
 
 
+def lost_answer(
+    folder: Path,
+    ledger: DynamoLedger,
+    fake: FakeMastodon,
+    clock: FakeClock,
+    channel: MastodonChannel,
+) -> Engine:
+    """The engine after its first minute, on a campaign that may be two hours late, whose
+    create posted the status but lost the answer (UNKNOWN)."""
+    fake.fail_next(STATUSES, "drop_after_commit")
+    engine = Engine(campaign(folder, lateness="2h"), ledger, {"mastodon": channel})
+    run(engine, clock, range(0, 1))
+    return engine
+
+
 @pytest.mark.parametrize("resume", [1, 61], ids=["inside-the-keys-hour", "after-it"])
 def test_a_failed_read_back_holds_the_post_until_the_account_can_be_read(
     tmp_path: Path,
@@ -348,10 +363,7 @@ def test_a_failed_read_back_holds_the_post_until_the_account_can_be_read(
     # Given a create that posted but whose answer was lost, then ticks (inside the key's
     # hour, or after it) while the account's statuses answer 503: an instance in trouble,
     # where a repeated create would most likely fail too and use up the attempts allowed
-    plan = campaign(tmp_path, lateness="2h")
-    fake_mastodon.fail_next(STATUSES, "drop_after_commit")
-    engine = Engine(plan, ledger, {"mastodon": make_mastodon_channel()})
-    run(engine, fake_clock, range(0, 1))
+    engine = lost_answer(tmp_path, ledger, fake_mastodon, fake_clock, make_mastodon_channel())
     fake_mastodon.fail_next(ACCOUNT_STATUSES, "server_error", times=3, status=503)
     run(engine, fake_clock, range(resume, resume + 3))
     # Then nothing is concluded and nothing posted again: it stays UNKNOWN, no resend used
@@ -374,10 +386,7 @@ def test_after_the_keys_hour_an_unknown_is_settled_by_reading_back(
     make_mastodon_channel: MakeChannel,
 ) -> None:
     # Given a campaign that may be two hours late, and a create that posted but was lost
-    plan = campaign(tmp_path, lateness="2h")
-    fake_mastodon.fail_next(STATUSES, "drop_after_commit")
-    engine = Engine(plan, ledger, {"mastodon": make_mastodon_channel()})
-    run(engine, fake_clock, range(0, 1))
+    engine = lost_answer(tmp_path, ledger, fake_mastodon, fake_clock, make_mastodon_channel())
     assert record_of(ledger, KEY).state is State.UNKNOWN  # type: ignore[union-attr]
     # When the next tick comes only after the key's hour (an outage) and Mastodon forgot it
     run(engine, fake_clock, range(61, 62))
