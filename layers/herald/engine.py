@@ -353,7 +353,7 @@ class Engine:
         made = ahead.take(key) if ahead is not None else None
         try:
             if made is not None:
-                claimed = made[1].result()
+                claimed = made.result()
             else:
                 claimed = self._claim(delivery, record, uuid.uuid4().hex, tick)
         except LedgerConflict:
@@ -583,7 +583,7 @@ class _Ahead:
     ) -> None:
         self.engine, self.tick, self.side, self.queue = engine, tick, side, queue
         self.position = 0
-        self._made: dict[DeliveryKey, tuple[str, Future[_Claimed | None]]] = {}
+        self._made: dict[DeliveryKey, Future[_Claimed | None]] = {}
 
     def claim_next(self) -> None:
         if self.position + 1 >= len(self.queue):
@@ -596,10 +596,9 @@ class _Ahead:
         if tick.remaining is not None and tick.remaining() < needed + RECORD_SECONDS:
             return  # it might not be reached this tick: claim it then, or next tick
         token = uuid.uuid4().hex
-        future = self.side.submit(engine._claim, delivery, None, token, tick)
-        self._made[delivery.key] = (token, future)
+        self._made[delivery.key] = self.side.submit(engine._claim, delivery, None, token, tick)
 
-    def take(self, key: DeliveryKey) -> tuple[str, Future[_Claimed | None]] | None:
+    def take(self, key: DeliveryKey) -> Future[_Claimed | None] | None:
         return self._made.pop(key, None)
 
     def release(self, key: DeliveryKey, reason: str) -> None:
@@ -610,10 +609,11 @@ class _Ahead:
         made = self.take(key)
         if made is None:
             return
-        token, future = made
         try:
-            if future.result() is not None:
-                self.engine.ledger.mark_failed(key, token, self.tick.now, reason, retryable=True)
+            claimed = made.result()
+            if claimed is not None:
+                ledger, now = self.engine.ledger, self.tick.now
+                ledger.mark_failed(key, claimed.token, now, reason, retryable=True)
         except Exception:  # not won, or not released: either way nothing was sent
             return
 
