@@ -58,8 +58,9 @@ from herald_dev.fake_service import (
     Response,
     StrictFake,
     control_help,
+    fake_parser,
+    serve_from_cli,
 )
-from herald_dev.loopback import add_host_option, parse_hosts
 
 GRAPH_VERSION = "v25.0"
 FEED = "POST /{page-id}/feed"
@@ -581,20 +582,14 @@ class FakeFacebook(StrictFake):
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m herald_dev.fake_facebook`: serve the fake until interrupted."""
-    from herald.credentials import CredentialsError, load_credentials_file
-
-    parser = argparse.ArgumentParser(
-        prog="python -m herald_dev.fake_facebook",
-        description=f"Serve a strict fake Facebook Graph API ({GRAPH_VERSION}) until interrupted.",
-        epilog=control_help(ROUTES),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_host_option(parser)
-    parser.add_argument("--port", type=int, default=8789, help="port (0: any free port)")
-    parser.add_argument(
-        "--credentials",
-        metavar="FILE",
-        help='JSON in the secret\'s shape: {"facebook": {"<account>": {"page_access_token": ...}}}',
+    parser = fake_parser(
+        "python -m herald_dev.fake_facebook",
+        f"Serve a strict fake Facebook Graph API ({GRAPH_VERSION}) until interrupted.",
+        control_help(ROUTES),
+        port=8789,
+        credentials_help=(
+            'JSON in the secret\'s shape: {"facebook": {"<account>": {"page_access_token": ...}}}'
+        ),
     )
     parser.add_argument(
         "--page",
@@ -603,30 +598,24 @@ def main(argv: list[str] | None = None) -> int:
         metavar="ACCOUNT=PAGE_ID",
         help="the Page id of an account (default: a made-up one)",
     )
-    parser.add_argument("--verbose", action="store_true", help="log each request on stderr")
-    args = parser.parse_args(argv)
-    try:
-        secret = load_credentials_file(args.credentials) if args.credentials else {}
-    except CredentialsError as error:
-        print(f"fake Facebook: {error}", file=sys.stderr)
-        return 2
-    pages = dict(item.split("=", 1) for item in args.page if "=" in item)
-    host, extra_hosts = parse_hosts(args.host)
-    fake = FakeFacebook(
-        secret,
-        pages={name: {"page_id": page_id} for name, page_id in pages.items()},
-        host=host,
-        port=args.port,
-        extra_hosts=extra_hosts,
-        verbose=args.verbose,
-    ).start()
-    accounts = ", ".join(sorted(secret.get("facebook") or {})) or "none"
-    print(
-        f"fake Facebook Graph API listening on {', '.join(fake.urls)} (accounts: {accounts})",
-        flush=True,
+    return serve_from_cli(
+        parser,
+        argv,
+        name="fake Facebook",
+        section="facebook",
+        banner="fake Facebook Graph API",
+        build=_build,
     )
-    fake.serve_until_stopped()
-    return 0
+
+
+def _build(
+    args: argparse.Namespace, secret: dict[str, Any], common: dict[str, Any]
+) -> FakeFacebook:
+    """The fake the command line asks for: each `--page ACCOUNT=PAGE_ID` applied."""
+    pages = dict(item.split("=", 1) for item in args.page if "=" in item)
+    return FakeFacebook(
+        secret, pages={name: {"page_id": page_id} for name, page_id in pages.items()}, **common
+    )
 
 
 if __name__ == "__main__":

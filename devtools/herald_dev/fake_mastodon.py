@@ -60,9 +60,10 @@ from herald_dev.fake_service import (
     Response,
     StrictFake,
     control_help,
+    fake_parser,
     iso_z,
+    serve_from_cli,
 )
-from herald_dev.loopback import add_host_option, parse_hosts
 
 MEDIA_UPLOAD = "POST /api/v2/media"
 MEDIA_GET = "GET /api/v1/media/:id"
@@ -704,20 +705,14 @@ class FakeMastodon(StrictFake):
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m herald_dev.fake_mastodon`: serve the fake until interrupted."""
-    from herald.credentials import CredentialsError, load_credentials_file
-
-    parser = argparse.ArgumentParser(
-        prog="python -m herald_dev.fake_mastodon",
-        description="Serve a strict fake Mastodon server until interrupted.",
-        epilog=control_help(ROUTES),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_host_option(parser)
-    parser.add_argument("--port", type=int, default=8788, help="port (0: any free port)")
-    parser.add_argument(
-        "--credentials",
-        metavar="FILE",
-        help='JSON in the secret\'s shape: {"mastodon": {"<account>": {"access_token": ...}}}',
+    parser = fake_parser(
+        "python -m herald_dev.fake_mastodon",
+        "Serve a strict fake Mastodon server until interrupted.",
+        control_help(ROUTES),
+        port=8788,
+        credentials_help=(
+            'JSON in the secret\'s shape: {"mastodon": {"<account>": {"access_token": ...}}}'
+        ),
     )
     parser.add_argument(
         "--handle",
@@ -726,27 +721,18 @@ def main(argv: list[str] | None = None) -> int:
         metavar="ACCOUNT=@USER@DOMAIN",
         help="an account's handle (default @ACCOUNT@mastodon.example)",
     )
-    parser.add_argument("--verbose", action="store_true", help="log each request on stderr")
-    args = parser.parse_args(argv)
-    try:
-        secret = load_credentials_file(args.credentials) if args.credentials else {}
-    except CredentialsError as error:
-        print(f"fake Mastodon: {error}", file=sys.stderr)
-        return 2
+    return serve_from_cli(
+        parser, argv, name="fake Mastodon", section="mastodon", banner="fake Mastodon", build=_build
+    )
+
+
+def _build(
+    args: argparse.Namespace, secret: dict[str, Any], common: dict[str, Any]
+) -> FakeMastodon:
+    """The fake the command line asks for: each `--handle ACCOUNT=@USER@DOMAIN` applied."""
     handles = dict(item.split("=", 1) for item in args.handle if "=" in item)
-    host, extra_hosts = parse_hosts(args.host)
-    fake = FakeMastodon(
-        secret,
-        accounts={name: {"handle": handle} for name, handle in handles.items()},
-        host=host,
-        port=args.port,
-        extra_hosts=extra_hosts,
-        verbose=args.verbose,
-    ).start()
-    accounts = ", ".join(sorted(secret.get("mastodon") or {})) or "none"
-    print(f"fake Mastodon listening on {', '.join(fake.urls)} (accounts: {accounts})", flush=True)
-    fake.serve_until_stopped()
-    return 0
+    accounts = {name: {"handle": handle} for name, handle in handles.items()}
+    return FakeMastodon(secret, accounts=accounts, **common)
 
 
 if __name__ == "__main__":

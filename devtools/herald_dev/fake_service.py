@@ -21,6 +21,7 @@ Only the standard library is used, so a fake cannot share a bug with the client'
 
 from __future__ import annotations
 
+import argparse
 import email.parser
 import email.policy
 import json
@@ -34,7 +35,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
-from herald_dev.loopback import LoopbackService
+from herald_dev.loopback import LoopbackService, add_host_option, parse_hosts
 
 ANY_ENDPOINT = "*"
 
@@ -527,3 +528,52 @@ def control_help(routes: Sequence[Route]) -> str:
         kinds=", ".join(k.value for k in FaultKind),
         endpoints=", ".join(endpoints),
     )
+
+
+def fake_parser(
+    prog: str, description: str, epilog: str, *, port: int, credentials_help: str
+) -> argparse.ArgumentParser:
+    """The command line every fake starts with: `--host`, `--port` (defaulting to `port`)
+    and `--credentials FILE`. The fake adds its own options, then `serve_from_cli` adds
+    `--verbose` and serves."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_host_option(parser)
+    parser.add_argument("--port", type=int, default=port, help="port (0: any free port)")
+    parser.add_argument("--credentials", metavar="FILE", help=credentials_help)
+    return parser
+
+
+def serve_from_cli(
+    parser: argparse.ArgumentParser,
+    argv: list[str] | None,
+    *,
+    name: str,
+    section: str,
+    banner: str,
+    build: Callable[[argparse.Namespace, dict[str, Any], dict[str, Any]], LoopbackService],
+) -> int:
+    """Parse `argv`, load the credentials file, make the fake with `build(args, secret,
+    common)` (`common`: the host, port, extra hosts and verbosity to pass it), then serve it
+    until interrupted. `section` is the fake's part of the secret, whose accounts the
+    `banner` line lists; `name` prefixes a credentials error, which exits with 2."""
+    from herald.credentials import CredentialsError, load_credentials_file
+
+    parser.add_argument("--verbose", action="store_true", help="log each request on stderr")
+    args = parser.parse_args(argv)
+    try:
+        secret = load_credentials_file(args.credentials) if args.credentials else {}
+    except CredentialsError as error:
+        print(f"{name}: {error}", file=sys.stderr)
+        return 2
+    host, extra_hosts = parse_hosts(args.host)
+    common = {"host": host, "port": args.port, "extra_hosts": extra_hosts, "verbose": args.verbose}
+    fake = build(args, secret, common).start()
+    accounts = ", ".join(sorted(secret.get(section) or {})) or "none"
+    print(f"{banner} listening on {', '.join(fake.urls)} (accounts: {accounts})", flush=True)
+    fake.serve_until_stopped()
+    return 0
