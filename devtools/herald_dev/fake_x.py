@@ -233,6 +233,17 @@ def _invalid(message: str, parameter: str, value: object) -> Response:
     )
 
 
+def _json_object(body: bytes) -> dict[str, Any] | Response:
+    """The JSON object a request's body holds, or X's 400 when it holds something else."""
+    try:
+        request = json.loads(body or b"null")
+    except ValueError:
+        return _invalid("The request body is not valid JSON", "body", "")
+    if not isinstance(request, dict):
+        return _invalid("The request body must be a JSON object", "body", "")
+    return request
+
+
 # --- how X rewrites links --------------------------------------------------------------
 
 
@@ -628,12 +639,9 @@ class FakeX(FakeServer[Fault]):
         return self._user_posts(params["id"], dict(request.query))
 
     def _create_post(self, body: bytes, account: _Account) -> Response:
-        try:
-            request = json.loads(body or b"null")
-        except ValueError:
-            return _invalid("The request body is not valid JSON", "body", "")
-        if not isinstance(request, dict):
-            return _invalid("The request body must be a JSON object", "body", "")
+        request = _json_object(body)
+        if isinstance(request, Response):
+            return request
         text = request.get("text")
         reply_to = (request.get("reply") or {}).get("in_reply_to_tweet_id")
         media_ids = (request.get("media") or {}).get("media_ids") or []
@@ -717,12 +725,9 @@ class FakeX(FakeServer[Fault]):
         )
 
     def _media_metadata(self, body: bytes, account: _Account) -> Response:
-        try:
-            request = json.loads(body or b"null")
-        except ValueError:
-            return _invalid("The request body is not valid JSON", "body", "")
-        if not isinstance(request, dict):
-            return _invalid("The request body must be a JSON object", "body", "")
+        request = _json_object(body)
+        if isinstance(request, Response):
+            return request
         media_id = str(request.get("id", ""))
         alt = ((request.get("metadata") or {}).get("alt_text") or {}).get("text")
         if not isinstance(alt, str) or not alt:
