@@ -1,6 +1,7 @@
-"""What the strict fakes of Mastodon and the Facebook Graph API share: one HTTP request
-parsed (query, form, multipart, JSON), injected faults, the request log, a timeline that lags
-its writes, and the `/__control/` endpoints another process uses to steer a fake.
+"""What the fakes of X, Mastodon and the Facebook Graph API share: one HTTP request parsed
+(query, form, multipart, JSON), injected faults, the request log and counts, a timeline that
+lags its writes, the `/__control/` endpoints another process uses to steer a fake, and the
+command line that serves one.
 
 `FakeServer` is what every fake shares, whatever its kinds of fault (the fake X API has
 its own). A fake subclasses it, or `StrictFake` for the faults below, and names its routes
