@@ -14,7 +14,10 @@ In a test:
         assert fake.posts[0].text == "..."
 
 From a shell (for `sam local`): `python -m herald_dev.fake_x --port 8787 --credentials FILE`;
-other processes inject faults with `POST /__control/faults` (see `_CLI_EPILOG`).
+other processes inject faults with `POST /__control/faults` (`--help` lists the control
+endpoints). The request log, counts, fault queue and control endpoints are
+`herald_dev.fake_service`'s; X's own are its fault kinds, random faults, latency and
+OAuth 1.0a checking.
 
 For soaks: `set_random_faults(rate, seed=...)` fails a seeded random share of requests the
 ways listed in `RANDOM_FAULT_KINDS`, `set_timeline_lag(seconds)` hides each post from the
@@ -409,8 +412,6 @@ class FakeX(FakeServer[Fault]):
 
     def posts_by(self, account: str) -> list[PublishedPost]:
         return [p for p in self.posts if p.account == account]
-
-    # -- fault injection --
 
     # -- fault injection --
 
