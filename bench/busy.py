@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.common import CountingProxy, GeneratedPost, Section, write_campaign
+from herald.channels import OutcomeKind
 from herald.credentials import StaticCredentials
 from herald.engine import MAX_WORKERS, Engine
 from herald.plan import LoadedPlan, load_plan_strict
@@ -35,7 +36,8 @@ ACCOUNTS = 10
 POSTS = 5  # each to every account: 50 deliveries
 LATENCY = 0.150
 AT_LOCAL = datetime(2027, 3, 2, 9, 0)  # GMT: local == UTC
-TARGET_WRITES = 4
+# Per delivery without images: its claim, written straight as ATTEMPTING, and SENT.
+TARGET_WRITES = 2
 TARGET_PARALLEL = 1.25  # the busy tick's wall time ÷ its parallel floor
 MEASURED = 3  # busy minutes measured after the warm-up; their median is reported
 READS = frozenset({"get_many", "pauses", "records"})
@@ -102,8 +104,9 @@ def run(quick: bool = False) -> Section:
         f"({POSTS} posts × {ACCOUNTS} accounts, no media), published by the real engine and "
         "X channel (tweepy) to the fake X API (a process of its own) over HTTP on 127.0.0.1 with "
         f"{LATENCY * 1000:.0f} ms added to every request, the ledger on DynamoDB Local. A "
-        "first busy minute warms the container (imports, clients, connections); the second "
-        "is measured. Floors: sequential = 50 × latency; parallel = 5 per account × latency.",
+        "first busy minute warms the container (imports, clients, connections); then "
+        f"{MEASURED} busy minutes an hour apart are measured, and the median one reported. "
+        "Floors: sequential = 50 × latency; parallel = 5 per account × latency.",
     )
     results = _measure_all(quick)
     first = results[0]
@@ -139,7 +142,7 @@ def _report_counts(section: Section, first: dict[str, Any]) -> None:
     section.add(
         "ledger writes per delivery",
         f"{first['writes'] / deliveries:.2f}",
-        f"≤ {TARGET_WRITES}",
+        f"≤ {TARGET_WRITES} (no media)",
         first["writes"] / deliveries <= TARGET_WRITES,
     )
     section.add(
@@ -435,9 +438,11 @@ def _on_sqlite(round_: Round, channel: XChannel) -> float:
         ledger = SqliteLedger(Path(name) / "ledger.sqlite3")
         engine = round_.engine(ledger, channel)
         _tick(engine, round_.warm_at)
-        seconds = [_tick(engine, busy_at)[0] for busy_at in round_.busy_times]
+        minutes = [_tick(engine, busy_at) for busy_at in round_.busy_times]
         ledger.close()
-    return statistics.median(seconds)
+    if any(published != POSTS * ACCOUNTS for _, published in minutes):
+        raise RuntimeError(f"the SQLite minutes did not publish everything: {minutes}")
+    return statistics.median(seconds for seconds, _ in minutes)
 
 
 def _measured_minute(engine: Engine, timed: TimingProxy, busy_at: datetime) -> dict[str, Any]:
@@ -464,7 +469,10 @@ def _channel_alone(channel: XChannel, accounts: list[str], run: int) -> float:
 
     def account(name: str) -> None:
         for n in range(POSTS):
-            channel.publish(name, f"Channel alone, run {run}, post {n} of {name}", None, [])
+            text = f"Channel alone, run {run}, post {n} of {name}"
+            outcome = channel.publish(name, text, None, [])
+            if outcome.kind is not OutcomeKind.SENT:
+                raise RuntimeError(f"the channel alone did not publish: {outcome}")
 
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=len(accounts)) as pool:

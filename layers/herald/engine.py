@@ -3,10 +3,12 @@
 For the deliveries due in the look-back window that are not known to be final:
 read the ledger in batches; skip what is final; mark late ones SKIPPED; hold paused ones
 until their deadline, then SKIPPED (paused); expire dead attempts to UNKNOWN and reconcile
-them; claim the rest with a conditional write, render, mark ATTEMPTING, publish, record.
-Accounts are published to concurrently (bounded), each account's deliveries in order; while
-one's create call is in flight, the account's next delivery is claimed, and a SENT outcome
-is written on the side (every write is still made before the tick returns).
+them; render the rest and claim each with a conditional write (straight as ATTEMPTING when
+it has no images to upload; else CLAIMED, then ATTEMPTING just before the create call),
+publish, record. Accounts are published to concurrently (bounded), each account's
+deliveries in order; while one's create call is in flight, the account's next delivery is
+claimed, and a SENT outcome is written on the side (every write is still made before the
+tick returns).
 A tick with nothing due returns at once: no ledger read, no network, no Jinja, no tweepy.
 """
 
@@ -242,8 +244,8 @@ class Engine:
             self._emit(tick.summary, event, delivery, tick.now, reason)
 
     def _expire(self, delivery: Delivery, record: Record, tick: _Tick) -> None:
-        """A stale ATTEMPTING record (the worker died mid-call) becomes UNKNOWN, then is
-        looked for at once."""
+        """A stale ATTEMPTING record (its worker died during or just before the call, or
+        left a claim made ahead) becomes UNKNOWN, then is looked for at once."""
         if record.lease_until is None or record.lease_until > tick.now:
             return
         expired = self.ledger.expire_attempt(
@@ -261,6 +263,14 @@ class Engine:
         self, queue: Sequence[tuple[Delivery, Record | None]], tick: _Tick, side: Executor
     ) -> None:
         ahead = _Ahead(self, tick, side, queue)
+        try:
+            self._publish_in_order(queue, tick, ahead)
+        finally:  # a claim made ahead and not reached (the queue stopped) is given back
+            ahead.release_all("not sent: the account's queue stopped; claimed again next tick")
+
+    def _publish_in_order(
+        self, queue: Sequence[tuple[Delivery, Record | None]], tick: _Tick, ahead: _Ahead
+    ) -> None:
         for position, (delivery, record) in enumerate(queue):
             ahead.position = position
             if tick.remaining is not None and tick.remaining() < self.safety_margin:
@@ -316,7 +326,9 @@ class Engine:
             return None if won is None else _Claimed(token, won, text, problem, False)
         channel = self.channels[key.channel]
         wanted = channel.settlement.by is SettleBy.IDEMPOTENCY_KEY
-        chosen = channel.new_key(key) if wanted else None
+        stored = record.idempotency_key if record is not None else None
+        # The ledger keeps the key of the first claim; the attempt's history names it.
+        chosen = (stored or channel.new_key(key)) if wanted else None
         straight = text is not None and not delivery.media() and tick.time_for(channel)
         claimed = self.ledger.claim(
             key,
@@ -341,7 +353,7 @@ class Engine:
         made = ahead.take(key) if ahead is not None else None
         try:
             if made is not None:
-                claimed = made[1].result()
+                claimed = made.result()
             else:
                 claimed = self._claim(delivery, record, uuid.uuid4().hex, tick)
         except LedgerConflict:
@@ -571,7 +583,7 @@ class _Ahead:
     ) -> None:
         self.engine, self.tick, self.side, self.queue = engine, tick, side, queue
         self.position = 0
-        self._made: dict[DeliveryKey, tuple[str, Future[_Claimed | None]]] = {}
+        self._made: dict[DeliveryKey, Future[_Claimed | None]] = {}
 
     def claim_next(self) -> None:
         if self.position + 1 >= len(self.queue):
@@ -584,25 +596,31 @@ class _Ahead:
         if tick.remaining is not None and tick.remaining() < needed + RECORD_SECONDS:
             return  # it might not be reached this tick: claim it then, or next tick
         token = uuid.uuid4().hex
-        future = self.side.submit(engine._claim, delivery, None, token, tick)
-        self._made[delivery.key] = (token, future)
+        self._made[delivery.key] = self.side.submit(engine._claim, delivery, None, token, tick)
 
-    def take(self, key: DeliveryKey) -> tuple[str, Future[_Claimed | None]] | None:
+    def take(self, key: DeliveryKey) -> Future[_Claimed | None] | None:
         return self._made.pop(key, None)
 
     def release(self, key: DeliveryKey, reason: str) -> None:
         """A claim made ahead that will not be used this tick: FAILED and retryable at
         once (nothing was sent), so the next tick claims it again without waiting for its
-        lease. Should that write fail too, the claim lapses with its lease."""
+        lease. Should that write fail too, the claim lapses with its lease (a claim made
+        straight as ATTEMPTING becomes UNKNOWN then, and is settled on the account)."""
         made = self.take(key)
         if made is None:
             return
-        token, future = made
         try:
-            if future.result() is not None:
-                self.engine.ledger.mark_failed(key, token, self.tick.now, reason, retryable=True)
+            claimed = made.result()
+            if claimed is not None:
+                ledger, now = self.engine.ledger, self.tick.now
+                ledger.mark_failed(key, claimed.token, now, reason, retryable=True)
         except Exception:  # not won, or not released: either way nothing was sent
             return
+
+    def release_all(self, reason: str) -> None:
+        """Every claim still made ahead, given back (the queue stopped before them)."""
+        for key in list(self._made):
+            self.release(key, reason)
 
 
 def _first_attempt(record: Record) -> datetime | None:
@@ -664,7 +682,7 @@ class _Call:
         if not self.tick.time_for(channel):
             budget = channel.create_seconds + RECORD_SECONDS
             return f"too little time left for the create call (it can take {budget:.0f} s)"
-        if not self.attempting:  # claimed straight as ATTEMPTING: nothing uploaded since
+        if not self.attempting:  # CLAIMED (images were uploaded since): write ATTEMPTING
             try:
                 self.engine.ledger.mark_attempting(
                     self.delivery.key, self.token, self.tick.now, self.text
@@ -699,7 +717,10 @@ class _Call:
         try:
             return engine._record(delivery, self.token, tick.now, outcome, tick.summary)
         except Exception as error:
-            if not self.attempting:  # nothing was sent; the claim's lease lapses, then again
+            nothing_sent = outcome.kind in (OutcomeKind.FAILED, OutcomeKind.RATE_LIMITED)
+            if not self.attempting or nothing_sent:
+                # Nothing was sent: the claim lapses with its lease (one made straight as
+                # ATTEMPTING becomes UNKNOWN then, and the account is read back).
                 detail = outcome.reason or f"outcome not recorded ({error})"
                 engine._emit(tick.summary, Event.DEFERRED, delivery, tick.now, detail)
                 return None

@@ -374,8 +374,9 @@ def test_a_worker_whose_attempt_expired_records_nothing_and_it_is_reconciled(
     fake_x: FakeX,
     make_x_channel: MakeChannel,
 ) -> None:
-    # Given a worker that wrote ATTEMPTING, then stalled past its lease before its call,
-    # while another worker ticked three minutes later (expiring the attempt to UNKNOWN)
+    # Given a worker that wrote ATTEMPTING (its claim, straight: the post has no image),
+    # then stalled past its lease before its call, while another worker ticked three
+    # minutes later (expiring the attempt to UNKNOWN, never claiming it)
     other = Engine(plan, another_ledger(ledger, dynamodb_local), {"x": make_x_channel()})
     takeover: list[Summary] = []
     slow = StallBeforeCall(make_x_channel(), lambda: takeover.append(other.tick(at(3))))
@@ -396,6 +397,9 @@ def test_a_worker_whose_attempt_expired_records_nothing_and_it_is_reconciled(
     assert record(ledger).remote_id == post.id
     assert tweet_calls(fake_x) == 1
     assert later.audit(AFTER) == []
+    # And the record's history starts with the straight claim, never a second claim
+    steps = [a.event for a in record(ledger).history]
+    assert steps[0] == "ATTEMPTING" and "CLAIMED" not in steps
 
 
 # --- DynamoDB throttling ------------------------------------------------------------------

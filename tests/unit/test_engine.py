@@ -19,6 +19,8 @@ from herald.channels import (
     Outcome,
     OutcomeKind,
     Reply,
+    SettleBy,
+    Settlement,
     not_created,
     why_not,
 )
@@ -548,7 +550,9 @@ def test_a_post_without_images_is_claimed_straight_as_attempting(plan, ledger) -
     assert record.attempts == 1 and record.attempted_at == datetime(2021, 2, 9, 12, tzinfo=UTC)
 
 
-def test_a_post_without_images_and_too_little_time_is_not_claimed(plan, ledger) -> None:
+def test_a_post_without_images_and_too_little_time_is_claimed_plainly_and_given_back(
+    plan, ledger
+) -> None:
     # Given 3 s left in the invocation: less than the create call may take plus its record
     channel = ScriptedChannel()
     engine = Engine(plan, ledger, {"x": channel}, safety_margin=1.0)
@@ -616,3 +620,75 @@ def test_a_throttled_ledger_read_defers_the_tick_instead_of_failing_it(
     assert first.as_dict()["ledger_unavailable"] is True
     # And the next published everything
     assert second.counts["Published"] == 6
+
+
+class KeyedChannel(ScriptedChannel):
+    """A channel whose create calls carry an idempotency key chosen at the claim (as
+    Mastodon's and Bluesky's do); it keeps the keys its calls carried."""
+
+    settlement = Settlement(SettleBy.IDEMPOTENCY_KEY, timedelta(0), resends=2)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.carried: list[str | None] = []
+        self._keys = itertools.count(1)
+
+    def new_key(self, key: DeliveryKey) -> str | None:
+        return f"key-{next(self._keys)}"
+
+    def publish(self, account, text, reply_to, media, call=None):
+        self.carried.append(call.idempotency_key if call is not None else None)
+        return super().publish(account, text, reply_to, media, call)
+
+
+def test_a_straight_claim_again_names_the_key_the_call_carries(plan, ledger) -> None:
+    # Given a keyed channel, and the noon post rate limited on its first attempt (FAILED,
+    # retryable, its key kept in the ledger)
+    channel = KeyedChannel()
+    channel.answer("Noon", OutcomeKind.RATE_LIMITED)
+    engine = Engine(plan, ledger, {"x": channel})
+    noon = datetime(2021, 2, 9, 12, 0, tzinfo=UTC)
+    engine.tick(noon)
+    key = DeliveryKey("demo", "noon", "x", "main")
+    first = ledger.get_many([key])[key]
+    assert first.state is State.FAILED and first.idempotency_key is not None
+    # When it is claimed again once the limit resets (straight as ATTEMPTING) and sent
+    engine.tick(noon + timedelta(minutes=5))
+    # Then both calls carried the first key, and every attempt in the history names it
+    record = ledger.get_many([key])[key]
+    assert record.state is State.SENT
+    assert channel.carried.count(first.idempotency_key) == 2
+    attempts = [a for a in record.history if a.event == "ATTEMPTING"]
+    assert len(attempts) == 2
+    assert {a.key for a in attempts} == {first.idempotency_key}
+
+
+class BrokenChannel(ScriptedChannel):
+    """A channel that raises (breaking its contract) once its create call is about to be
+    made, after the engine has claimed the account's next delivery ahead."""
+
+    def publish(self, account, text, reply_to, media, call=None):
+        if why_not(call) is None:
+            raise RuntimeError("a bug in the channel")
+        return super().publish(account, text, reply_to, media, call)
+
+
+def test_a_claim_made_ahead_is_given_back_when_the_queue_stops(tmp_path: Path, ledger) -> None:
+    # Given an account with two posts due in one minute, and a channel that raises on the
+    # first one's create call, after the second was claimed ahead
+    path = tmp_path / "two.yaml"
+    path.write_text(CAMPAIGN.replace("2021-02-09 18:00", "2021-02-09 12:00"), encoding="utf-8")
+    engine = Engine(load_plan_strict([path]), ledger, {"x": BrokenChannel()})
+    # When the minute ticks
+    with pytest.raises(RuntimeError):
+        engine.tick(datetime(2021, 2, 9, 12, 0, tzinfo=UTC))
+    # Then the post whose call broke stays ATTEMPTING (it may have gone out: settled on
+    # the account later), and the claim made ahead was given back (FAILED, retryable at
+    # once: nothing was sent), not left ATTEMPTING to become UNKNOWN
+    keys = [DeliveryKey("demo", post, "x", "main") for post in ("noon", "evening")]
+    records = ledger.get_many(keys)
+    states = sorted((r.state.value, r.retryable, r.reason or "") for r in records.values())
+    assert states == [
+        ("ATTEMPTING", False, ""),
+        ("FAILED", True, "not sent: the account's queue stopped; claimed again next tick"),
+    ]

@@ -107,9 +107,11 @@ READ_BACK_THEN_RESEND = Settlement(
 
 
 # Called by a channel just before its create call, once the media are uploaded; the engine
-# records ATTEMPTING there. It answers None to go ahead, or why the call must not be made
-# (too little time left, the record could not be written): the channel then returns
-# `not_created(why)` and creates nothing.
+# records ATTEMPTING there (unless the claim was written straight as ATTEMPTING, for a post
+# without images) and claims the account's next delivery while the call is in flight. It
+# answers None to go ahead, or why the call must not be made (too little time left, the
+# record could not be written): the channel then returns `not_created(why)` and creates
+# nothing.
 BeforeCreate = Callable[[], str | None]
 
 

@@ -230,8 +230,8 @@ class Ledger(Protocol):
         ...
 
     def expire_attempt(self, key: DeliveryKey, now: datetime, reason: str) -> Record | None:
-        """ATTEMPTING whose lease ended before `now` -> UNKNOWN (the worker died mid-call).
-        None if the record is not a stale ATTEMPTING."""
+        """ATTEMPTING whose lease ended before `now` -> UNKNOWN (the worker died during or
+        just before the call). None if the record is not a stale ATTEMPTING."""
         ...
 
     def note_absent(self, key: DeliveryKey, now: datetime) -> Record | None:
