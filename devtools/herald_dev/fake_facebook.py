@@ -46,16 +46,17 @@ import math
 import re
 import secrets
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Unpack
 
 from herald_dev.fake_service import (
     Fault,
     FaultKind,
     Request,
     Response,
+    ServerOptions,
     StrictFake,
     control_help,
     fake_parser,
@@ -169,7 +170,8 @@ def _cursor(post_id: str) -> str:
 class FakeFacebook(StrictFake):
     """The fake Graph API; see the module's docstring. `secret` is in the shape of herald's
     secret (`{"facebook": {account: {"page_access_token": ...}}}`); `pages` gives each
-    account its `page_id` and optionally its `permissions`."""
+    account its `page_id` and optionally its `permissions`. The other keywords
+    (`ServerOptions`: host, port, clock, ...) are `FakeServer`'s."""
 
     routes = ROUTES
     thread_name = "fake-facebook"
@@ -181,24 +183,11 @@ class FakeFacebook(StrictFake):
         *,
         pages: Mapping[str, Mapping[str, Any]] | None = None,
         call_limit: int = 4800,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        extra_hosts: Sequence[str] = (),
-        clock: Callable[[], datetime] | None = None,
-        max_hang: float = 60.0,
-        verbose: bool = False,
+        **server: Unpack[ServerOptions],
     ) -> None:
         self._tokens: dict[str, Token] = {}
         self._call_limit = call_limit
-        super().__init__(
-            host=host,
-            port=port,
-            extra_hosts=extra_hosts,
-            clock=clock,
-            max_hang=max_hang,
-            verbose=verbose,
-        )
-        self.reset_state()
+        super().__init__(**server)
         page_ids = itertools.count(100_000_000_000_001)
         for name, keys in ((secret or {}).get("facebook") or {}).items():
             settings = (pages or {}).get(name, {})

@@ -46,10 +46,10 @@ import html
 import itertools
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 
 import regex
 
@@ -58,6 +58,7 @@ from herald_dev.fake_service import (
     FaultKind,
     Request,
     Response,
+    ServerOptions,
     StrictFake,
     control_help,
     fake_parser,
@@ -221,7 +222,8 @@ def content_html(text: str, base: str) -> str:
 class FakeMastodon(StrictFake):
     """The fake Mastodon server; see the module's docstring. `secret` is in the shape of
     herald's secret (`{"mastodon": {account: {"access_token": ...}}}`); `accounts` gives
-    each account its `handle` (`@user@domain`) and optionally its `scopes`."""
+    each account its `handle` (`@user@domain`) and optionally its `scopes`. The other keywords
+    (`ServerOptions`: host, port, clock, ...) are `FakeServer`'s."""
 
     routes = ROUTES
     thread_name = "fake-mastodon"
@@ -234,27 +236,14 @@ class FakeMastodon(StrictFake):
         max_characters: int = 500,
         image_size_limit: int = IMAGE_SIZE_LIMIT,
         processing_polls: int = 1,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        extra_hosts: Sequence[str] = (),
-        clock: Callable[[], datetime] | None = None,
-        max_hang: float = 60.0,
-        verbose: bool = False,
+        **server: Unpack[ServerOptions],
     ) -> None:
         self._accounts: dict[str, Account] = {}
         self._account_ids = itertools.count(109_000_000_000_000_001)
         self.max_characters = max_characters
         self.image_size_limit = image_size_limit
         self.processing_polls = processing_polls
-        super().__init__(
-            host=host,
-            port=port,
-            extra_hosts=extra_hosts,
-            clock=clock,
-            max_hang=max_hang,
-            verbose=verbose,
-        )
-        self.reset_state()
+        super().__init__(**server)
         for name, keys in ((secret or {}).get("mastodon") or {}).items():
             settings = (accounts or {}).get(name, {})
             self.add_account(

@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict
 from urllib.parse import parse_qsl, urlsplit
 
 from herald_dev.loopback import LoopbackService, add_host_option, parse_hosts
@@ -263,6 +263,18 @@ class _Handler(BaseHTTPRequestHandler):
 Route = tuple[str, Any, str]  # (method, compiled path pattern, endpoint name)
 
 
+class ServerOptions(TypedDict, total=False):
+    """The keywords a fake's constructor passes on to `FakeServer`'s: where it listens, its
+    clock, how long a hang may hold at most, and whether it logs each request on stderr."""
+
+    host: str
+    port: int
+    extra_hosts: Sequence[str]
+    clock: Callable[[], datetime] | None
+    max_hang: float
+    verbose: bool
+
+
 class FakeServer[F: BaseFault](LoopbackService):
     """A fake service over real HTTP, with faults of type `F`; see the module's docstring."""
 
@@ -289,7 +301,7 @@ class FakeServer[F: BaseFault](LoopbackService):
         self.verbose = verbose
         self.lock = threading.RLock()
         self._wake = threading.Event()
-        self._reset_common()
+        self.reset()
 
     # -- what a fake provides --
 

@@ -40,11 +40,11 @@ import json
 import random
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import quote, unquote
 
 from herald.media import image_type
@@ -54,6 +54,7 @@ from herald_dev.fake_service import (
     FakeServer,
     Request,
     Response,
+    ServerOptions,
     fake_parser,
     iso_z,
     multipart_parts,
@@ -330,7 +331,9 @@ class FakeX(FakeServer[Fault]):
     by a t.co link, `&`, `<`, `>` escaped, a t.co media link appended to a post with media,
     and, with `tweet.fields=entities`, `entities.urls` giving each t.co link's `url`,
     `expanded_url`, `display_url` (and the media link's `media_key`). With
-    `render_like_x=False` they read back exactly as posted, without entities.
+    `render_like_x=False` they read back exactly as posted, without entities. `latency` delays
+    every request (`set_latency`); the other keywords (`ServerOptions`: host, port, clock,
+    ...) are `FakeServer`'s.
     """
 
     routes = _ROUTES
@@ -346,28 +349,15 @@ class FakeX(FakeServer[Fault]):
         secret: Mapping[str, Any] | None = None,
         *,
         accounts: Mapping[str, Mapping[str, str]] | None = None,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        extra_hosts: Sequence[str] = (),
         latency: float = 0.0,
         render_like_x: bool = True,
-        max_hang: float = 60.0,
-        clock: Callable[[], datetime] | None = None,
-        verbose: bool = False,
+        **server: Unpack[ServerOptions],
     ) -> None:
         self.render_like_x = render_like_x
         self._ids = itertools.count(1_358_000_000_000_000_001)
         self._user_ids = itertools.count(2_000_000_001)
         self._accounts: dict[str, _Account] = {}
-        super().__init__(
-            host=host,
-            port=port,
-            extra_hosts=extra_hosts,
-            clock=clock,
-            max_hang=max_hang,
-            verbose=verbose,
-        )
-        self.reset_state()
+        super().__init__(**server)
         self._latency = latency
         for name, keys in ((secret or {}).get("x") or {}).items():
             settings = (accounts or {}).get(name, {})
