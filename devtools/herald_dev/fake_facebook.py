@@ -545,24 +545,22 @@ class FakeFacebook(StrictFake):
 
     # -- control --
 
+    def posts_json(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": p.id,
+                "account": p.account,
+                "message": p.message,
+                "link": p.link,
+                "kind": p.kind,
+                "photos": [{"id": ph.id, "alt_text": ph.alt_text} for ph in p.photos],
+                "created_time": _created_time(p.created_time),
+            }
+            for p in self.posts
+        ]
+
     def control(self, method: str, path: str, request: Any) -> Response | None:
-        """`GET /__control/posts`; `POST /__control/invalidate` {account, subcode}."""
-        if (method, path) == ("GET", "/__control/posts"):
-            return Response(
-                200,
-                [
-                    {
-                        "id": p.id,
-                        "account": p.account,
-                        "message": p.message,
-                        "link": p.link,
-                        "kind": p.kind,
-                        "photos": [{"id": ph.id, "alt_text": ph.alt_text} for ph in p.photos],
-                        "created_time": _created_time(p.created_time),
-                    }
-                    for p in self.posts
-                ],
-            )
+        """`POST /__control/invalidate` {account, subcode}."""
         if (method, path) == ("POST", "/__control/invalidate"):
             self.invalidate(str(request["account"]), int(request.get("subcode", 460)))
             return Response(204)

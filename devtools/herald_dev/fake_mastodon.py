@@ -668,24 +668,22 @@ class FakeMastodon(StrictFake):
 
     # -- control --
 
+    def posts_json(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": s.id,
+                "account": s.account,
+                "text": s.text,
+                "in_reply_to_id": s.in_reply_to_id,
+                "media": [{"id": m.id, "description": m.description} for m in s.media],
+                "created_at": iso_z(s.created_at),
+                "idempotency_key": s.idempotency_key,
+            }
+            for s in self.statuses
+        ]
+
     def control(self, method: str, path: str, request: Any) -> Response | None:
-        """`GET /__control/posts`; `POST /__control/processing_polls` {polls}."""
-        if (method, path) == ("GET", "/__control/posts"):
-            return Response(
-                200,
-                [
-                    {
-                        "id": s.id,
-                        "account": s.account,
-                        "text": s.text,
-                        "in_reply_to_id": s.in_reply_to_id,
-                        "media": [{"id": m.id, "description": m.description} for m in s.media],
-                        "created_at": iso_z(s.created_at),
-                        "idempotency_key": s.idempotency_key,
-                    }
-                    for s in self.statuses
-                ],
-            )
+        """`POST /__control/processing_polls` {polls}."""
         if (method, path) == ("POST", "/__control/processing_polls"):
             self.processing_polls = int(request["polls"])
             return Response(204)

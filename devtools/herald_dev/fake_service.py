@@ -332,6 +332,10 @@ class FakeServer[F: BaseFault](LoopbackService):
     def reset_state(self) -> None:
         """Forget what was published (the accounts stay)."""
 
+    def posts_json(self) -> list[dict[str, Any]]:
+        """What `GET /__control/posts` lists: every post made, oldest first."""
+        raise NotImplementedError
+
     def before_route(self) -> None:
         """Runs before each request that is not a control one is routed (a delay)."""
 
@@ -533,7 +537,8 @@ class FakeServer[F: BaseFault](LoopbackService):
     def _control(self, request: Request) -> Response:
         """`POST /__control/faults` {endpoint, kind, times, and `fail_next`'s options};
         `DELETE /__control/faults`; `POST /__control/timeline_lag` {seconds};
-        `POST /__control/reset`; `GET /__control/requests`, `/counts`; and the fake's own."""
+        `POST /__control/reset`; `GET /__control/requests`, `/counts`, `/posts`; and the
+        fake's own."""
         try:
             body = json.loads(request.body) if request.body else {}
         except ValueError:
@@ -557,6 +562,8 @@ class FakeServer[F: BaseFault](LoopbackService):
                 return Response(200, [r.to_json() for r in self.requests])
             if (method, path) == ("GET", "/__control/counts"):
                 return Response(200, self.counts)
+            if (method, path) == ("GET", "/__control/posts"):
+                return Response(200, self.posts_json())
             own = self.control(method, path, body)
             if own is not None:
                 return own

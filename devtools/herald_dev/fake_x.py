@@ -833,12 +833,13 @@ class FakeX(FakeServer[Fault]):
 
     # -- control endpoints, for faults injected from another process --
 
-    # -- control endpoints, for faults injected from another process --
+    def posts_json(self) -> list[dict[str, Any]]:
+        return [p.to_json() for p in self.posts]
 
     def control(self, method: str, path: str, request: Any) -> Response | None:
         """X's own beside `herald_dev.fake_service`'s: `POST /__control/random_faults` {rate,
         seed, kinds, hang_seconds, burst_seconds}, `GET` it for the counts;
-        `POST /__control/latency` {seconds}; `GET /__control/posts`."""
+        `POST /__control/latency` {seconds}."""
         if (method, path) == ("POST", "/__control/random_faults"):
             options = {k: v for k, v in request.items() if k != "rate"}
             if "burst_seconds" in options:
@@ -850,8 +851,6 @@ class FakeX(FakeServer[Fault]):
         if (method, path) == ("POST", "/__control/latency"):
             self.set_latency(float(request["seconds"]))
             return Response(204)
-        if (method, path) == ("GET", "/__control/posts"):
-            return Response(200, [p.to_json() for p in self.posts])
         return None
 
 
