@@ -46,20 +46,22 @@ import math
 import re
 import secrets
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Unpack
 
 from herald_dev.fake_service import (
     Fault,
     FaultKind,
     Request,
     Response,
+    ServerOptions,
     StrictFake,
     control_help,
+    fake_parser,
+    serve_from_cli,
 )
-from herald_dev.loopback import add_host_option, parse_hosts
 
 GRAPH_VERSION = "v25.0"
 FEED = "POST /{page-id}/feed"
@@ -168,7 +170,8 @@ def _cursor(post_id: str) -> str:
 class FakeFacebook(StrictFake):
     """The fake Graph API; see the module's docstring. `secret` is in the shape of herald's
     secret (`{"facebook": {account: {"page_access_token": ...}}}`); `pages` gives each
-    account its `page_id` and optionally its `permissions`."""
+    account its `page_id` and optionally its `permissions`. The other keywords
+    (`ServerOptions`: host, port, clock, ...) are `FakeServer`'s."""
 
     routes = ROUTES
     thread_name = "fake-facebook"
@@ -180,24 +183,11 @@ class FakeFacebook(StrictFake):
         *,
         pages: Mapping[str, Mapping[str, Any]] | None = None,
         call_limit: int = 4800,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        extra_hosts: Sequence[str] = (),
-        clock: Callable[[], datetime] | None = None,
-        max_hang: float = 60.0,
-        verbose: bool = False,
+        **server: Unpack[ServerOptions],
     ) -> None:
         self._tokens: dict[str, Token] = {}
         self._call_limit = call_limit
-        super().__init__(
-            host=host,
-            port=port,
-            extra_hosts=extra_hosts,
-            clock=clock,
-            max_hang=max_hang,
-            verbose=verbose,
-        )
-        self.reset_state()
+        super().__init__(**server)
         page_ids = itertools.count(100_000_000_000_001)
         for name, keys in ((secret or {}).get("facebook") or {}).items():
             settings = (pages or {}).get(name, {})
@@ -555,24 +545,22 @@ class FakeFacebook(StrictFake):
 
     # -- control --
 
+    def posts_json(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": p.id,
+                "account": p.account,
+                "message": p.message,
+                "link": p.link,
+                "kind": p.kind,
+                "photos": [{"id": ph.id, "alt_text": ph.alt_text} for ph in p.photos],
+                "created_time": _created_time(p.created_time),
+            }
+            for p in self.posts
+        ]
+
     def control(self, method: str, path: str, request: Any) -> Response | None:
-        """`GET /__control/posts`; `POST /__control/invalidate` {account, subcode}."""
-        if (method, path) == ("GET", "/__control/posts"):
-            return Response(
-                200,
-                [
-                    {
-                        "id": p.id,
-                        "account": p.account,
-                        "message": p.message,
-                        "link": p.link,
-                        "kind": p.kind,
-                        "photos": [{"id": ph.id, "alt_text": ph.alt_text} for ph in p.photos],
-                        "created_time": _created_time(p.created_time),
-                    }
-                    for p in self.posts
-                ],
-            )
+        """`POST /__control/invalidate` {account, subcode}."""
         if (method, path) == ("POST", "/__control/invalidate"):
             self.invalidate(str(request["account"]), int(request.get("subcode", 460)))
             return Response(204)
@@ -581,20 +569,14 @@ class FakeFacebook(StrictFake):
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m herald_dev.fake_facebook`: serve the fake until interrupted."""
-    from herald.credentials import CredentialsError, load_credentials_file
-
-    parser = argparse.ArgumentParser(
-        prog="python -m herald_dev.fake_facebook",
-        description=f"Serve a strict fake Facebook Graph API ({GRAPH_VERSION}) until interrupted.",
-        epilog=control_help(ROUTES),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_host_option(parser)
-    parser.add_argument("--port", type=int, default=8789, help="port (0: any free port)")
-    parser.add_argument(
-        "--credentials",
-        metavar="FILE",
-        help='JSON in the secret\'s shape: {"facebook": {"<account>": {"page_access_token": ...}}}',
+    parser = fake_parser(
+        "python -m herald_dev.fake_facebook",
+        f"Serve a strict fake Facebook Graph API ({GRAPH_VERSION}) until interrupted.",
+        control_help(ROUTES),
+        port=8789,
+        credentials_help=(
+            'JSON in the secret\'s shape: {"facebook": {"<account>": {"page_access_token": ...}}}'
+        ),
     )
     parser.add_argument(
         "--page",
@@ -603,30 +585,24 @@ def main(argv: list[str] | None = None) -> int:
         metavar="ACCOUNT=PAGE_ID",
         help="the Page id of an account (default: a made-up one)",
     )
-    parser.add_argument("--verbose", action="store_true", help="log each request on stderr")
-    args = parser.parse_args(argv)
-    try:
-        secret = load_credentials_file(args.credentials) if args.credentials else {}
-    except CredentialsError as error:
-        print(f"fake Facebook: {error}", file=sys.stderr)
-        return 2
-    pages = dict(item.split("=", 1) for item in args.page if "=" in item)
-    host, extra_hosts = parse_hosts(args.host)
-    fake = FakeFacebook(
-        secret,
-        pages={name: {"page_id": page_id} for name, page_id in pages.items()},
-        host=host,
-        port=args.port,
-        extra_hosts=extra_hosts,
-        verbose=args.verbose,
-    ).start()
-    accounts = ", ".join(sorted(secret.get("facebook") or {})) or "none"
-    print(
-        f"fake Facebook Graph API listening on {', '.join(fake.urls)} (accounts: {accounts})",
-        flush=True,
+    return serve_from_cli(
+        parser,
+        argv,
+        name="fake Facebook",
+        section="facebook",
+        banner="fake Facebook Graph API",
+        build=_build,
     )
-    fake.serve_until_stopped()
-    return 0
+
+
+def _build(
+    args: argparse.Namespace, secret: dict[str, Any], common: dict[str, Any]
+) -> FakeFacebook:
+    """The fake the command line asks for: each `--page ACCOUNT=PAGE_ID` applied."""
+    pages = dict(item.split("=", 1) for item in args.page if "=" in item)
+    return FakeFacebook(
+        secret, pages={name: {"page_id": page_id} for name, page_id in pages.items()}, **common
+    )
 
 
 if __name__ == "__main__":

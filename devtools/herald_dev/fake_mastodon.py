@@ -46,10 +46,10 @@ import html
 import itertools
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 
 import regex
 
@@ -58,11 +58,13 @@ from herald_dev.fake_service import (
     FaultKind,
     Request,
     Response,
+    ServerOptions,
     StrictFake,
     control_help,
+    fake_parser,
     iso_z,
+    serve_from_cli,
 )
-from herald_dev.loopback import add_host_option, parse_hosts
 
 MEDIA_UPLOAD = "POST /api/v2/media"
 MEDIA_GET = "GET /api/v1/media/:id"
@@ -220,7 +222,8 @@ def content_html(text: str, base: str) -> str:
 class FakeMastodon(StrictFake):
     """The fake Mastodon server; see the module's docstring. `secret` is in the shape of
     herald's secret (`{"mastodon": {account: {"access_token": ...}}}`); `accounts` gives
-    each account its `handle` (`@user@domain`) and optionally its `scopes`."""
+    each account its `handle` (`@user@domain`) and optionally its `scopes`. The other keywords
+    (`ServerOptions`: host, port, clock, ...) are `FakeServer`'s."""
 
     routes = ROUTES
     thread_name = "fake-mastodon"
@@ -233,27 +236,14 @@ class FakeMastodon(StrictFake):
         max_characters: int = 500,
         image_size_limit: int = IMAGE_SIZE_LIMIT,
         processing_polls: int = 1,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        extra_hosts: Sequence[str] = (),
-        clock: Callable[[], datetime] | None = None,
-        max_hang: float = 60.0,
-        verbose: bool = False,
+        **server: Unpack[ServerOptions],
     ) -> None:
         self._accounts: dict[str, Account] = {}
         self._account_ids = itertools.count(109_000_000_000_000_001)
         self.max_characters = max_characters
         self.image_size_limit = image_size_limit
         self.processing_polls = processing_polls
-        super().__init__(
-            host=host,
-            port=port,
-            extra_hosts=extra_hosts,
-            clock=clock,
-            max_hang=max_hang,
-            verbose=verbose,
-        )
-        self.reset_state()
+        super().__init__(**server)
         for name, keys in ((secret or {}).get("mastodon") or {}).items():
             settings = (accounts or {}).get(name, {})
             self.add_account(
@@ -678,24 +668,22 @@ class FakeMastodon(StrictFake):
 
     # -- control --
 
+    def posts_json(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": s.id,
+                "account": s.account,
+                "text": s.text,
+                "in_reply_to_id": s.in_reply_to_id,
+                "media": [{"id": m.id, "description": m.description} for m in s.media],
+                "created_at": iso_z(s.created_at),
+                "idempotency_key": s.idempotency_key,
+            }
+            for s in self.statuses
+        ]
+
     def control(self, method: str, path: str, request: Any) -> Response | None:
-        """`GET /__control/posts`; `POST /__control/processing_polls` {polls}."""
-        if (method, path) == ("GET", "/__control/posts"):
-            return Response(
-                200,
-                [
-                    {
-                        "id": s.id,
-                        "account": s.account,
-                        "text": s.text,
-                        "in_reply_to_id": s.in_reply_to_id,
-                        "media": [{"id": m.id, "description": m.description} for m in s.media],
-                        "created_at": iso_z(s.created_at),
-                        "idempotency_key": s.idempotency_key,
-                    }
-                    for s in self.statuses
-                ],
-            )
+        """`POST /__control/processing_polls` {polls}."""
         if (method, path) == ("POST", "/__control/processing_polls"):
             self.processing_polls = int(request["polls"])
             return Response(204)
@@ -704,20 +692,14 @@ class FakeMastodon(StrictFake):
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m herald_dev.fake_mastodon`: serve the fake until interrupted."""
-    from herald.credentials import CredentialsError, load_credentials_file
-
-    parser = argparse.ArgumentParser(
-        prog="python -m herald_dev.fake_mastodon",
-        description="Serve a strict fake Mastodon server until interrupted.",
-        epilog=control_help(ROUTES),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_host_option(parser)
-    parser.add_argument("--port", type=int, default=8788, help="port (0: any free port)")
-    parser.add_argument(
-        "--credentials",
-        metavar="FILE",
-        help='JSON in the secret\'s shape: {"mastodon": {"<account>": {"access_token": ...}}}',
+    parser = fake_parser(
+        "python -m herald_dev.fake_mastodon",
+        "Serve a strict fake Mastodon server until interrupted.",
+        control_help(ROUTES),
+        port=8788,
+        credentials_help=(
+            'JSON in the secret\'s shape: {"mastodon": {"<account>": {"access_token": ...}}}'
+        ),
     )
     parser.add_argument(
         "--handle",
@@ -726,27 +708,18 @@ def main(argv: list[str] | None = None) -> int:
         metavar="ACCOUNT=@USER@DOMAIN",
         help="an account's handle (default @ACCOUNT@mastodon.example)",
     )
-    parser.add_argument("--verbose", action="store_true", help="log each request on stderr")
-    args = parser.parse_args(argv)
-    try:
-        secret = load_credentials_file(args.credentials) if args.credentials else {}
-    except CredentialsError as error:
-        print(f"fake Mastodon: {error}", file=sys.stderr)
-        return 2
+    return serve_from_cli(
+        parser, argv, name="fake Mastodon", section="mastodon", banner="fake Mastodon", build=_build
+    )
+
+
+def _build(
+    args: argparse.Namespace, secret: dict[str, Any], common: dict[str, Any]
+) -> FakeMastodon:
+    """The fake the command line asks for: each `--handle ACCOUNT=@USER@DOMAIN` applied."""
     handles = dict(item.split("=", 1) for item in args.handle if "=" in item)
-    host, extra_hosts = parse_hosts(args.host)
-    fake = FakeMastodon(
-        secret,
-        accounts={name: {"handle": handle} for name, handle in handles.items()},
-        host=host,
-        port=args.port,
-        extra_hosts=extra_hosts,
-        verbose=args.verbose,
-    ).start()
-    accounts = ", ".join(sorted(secret.get("mastodon") or {})) or "none"
-    print(f"fake Mastodon listening on {', '.join(fake.urls)} (accounts: {accounts})", flush=True)
-    fake.serve_until_stopped()
-    return 0
+    accounts = {name: {"handle": handle} for name, handle in handles.items()}
+    return FakeMastodon(secret, accounts=accounts, **common)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
-"""What the strict fakes of Mastodon and the Facebook Graph API share: one HTTP request
-parsed (query, form, multipart, JSON), injected faults, the request log, a timeline that lags
-its writes, and the `/__control/` endpoints another process uses to steer a fake.
+"""What the fakes of X, Mastodon and the Facebook Graph API share: one HTTP request parsed
+(query, form, multipart, JSON), injected faults, the request log and counts, a timeline that
+lags its writes, the `/__control/` endpoints another process uses to steer a fake, and the
+command line that serves one.
 
-A fake subclasses `StrictFake` and names its routes (`routes`), how a request is
-authenticated (`authenticate`), what each endpoint does (`process`) and how the service
-answers a rate limit or a server error (`fault_response`). Faults are the ways a network
-fails a client:
+`FakeServer` is what every fake shares, whatever its kinds of fault (the fake X API has
+its own). A fake subclasses it, or `StrictFake` for the faults below, and names its routes
+(`routes`), how a request is authenticated (`authenticate`), what each endpoint does
+(`process`) and how the service answers a rate limit or a server error (`fault_response`).
+`StrictFake`'s faults are the ways a network fails a client:
 
 - `drop_after_commit`: the request is carried out, then the connection closes unanswered;
 - `server_error`: a 5xx before anything is done;
@@ -21,20 +23,21 @@ Only the standard library is used, so a fake cannot share a bug with the client'
 
 from __future__ import annotations
 
+import argparse
 import email.parser
 import email.policy
 import json
 import sys
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict
 from urllib.parse import parse_qsl, urlsplit
 
-from herald_dev.loopback import LoopbackService
+from herald_dev.loopback import LoopbackService, add_host_option, parse_hosts
 
 ANY_ENDPOINT = "*"
 
@@ -76,18 +79,53 @@ class FaultKind(StrEnum):
 
 
 @dataclass
-class Fault:
-    """An injected failure for the next `remaining` requests to `endpoint`. `status` picks
-    the 5xx; `seconds` is how long a timeout holds; `code` and `reset_in` shape a rate
-    limit (the service's error code, seconds until it lifts)."""
+class BaseFault:
+    """An injected failure for the next `remaining` requests to `endpoint`: what every
+    fake's faults have. `status` picks the error status, `seconds` how long a hang holds.
+    A fake's own fault says how the request goes: whether it is carried out first
+    (`commits`), whether the client gets no answer (`unanswered`) and whether the answer
+    is held back for `seconds` (`hangs`)."""
 
     endpoint: str
-    kind: FaultKind
+    kind: StrEnum
     remaining: int = 1
     status: int | None = None
     seconds: float = 10.0
+
+    @property
+    def commits(self) -> bool:
+        raise NotImplementedError
+
+    @property
+    def unanswered(self) -> bool:
+        raise NotImplementedError
+
+    @property
+    def hangs(self) -> bool:
+        raise NotImplementedError
+
+
+@dataclass
+class Fault(BaseFault):
+    """A `StrictFake`'s fault: `status` picks the 5xx; `seconds` is how long a timeout
+    holds; `code` and `reset_in` shape a rate limit (the service's error code, seconds until
+    it lifts)."""
+
+    kind: FaultKind
     code: int | None = None
     reset_in: float = 60.0
+
+    @property
+    def commits(self) -> bool:
+        return self.kind.commits
+
+    @property
+    def unanswered(self) -> bool:
+        return self.kind.unanswered
+
+    @property
+    def hangs(self) -> bool:
+        return self.kind in (FaultKind.TIMEOUT, FaultKind.TIMEOUT_AFTER_COMMIT)
 
 
 @dataclass
@@ -178,18 +216,22 @@ def parse_request(method: str, target: str, headers: Any, body: bytes) -> Reques
     return request
 
 
-def _parse_multipart(request: Request, content_type: str) -> None:
+def multipart_parts(content_type: str, body: bytes) -> Iterator[tuple[str, str | None, str, bytes]]:
+    """The named parts of a multipart body: (name, filename or None, content type, bytes)."""
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode() + request.body
+        f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode() + body
     )
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
         payload = part.get_payload(decode=True)
-        if not isinstance(name, str) or not isinstance(payload, bytes):
-            continue
-        filename = part.get_filename()
+        if isinstance(name, str) and isinstance(payload, bytes):
+            yield name, part.get_filename(), part.get_content_type(), payload
+
+
+def _parse_multipart(request: Request, content_type: str) -> None:
+    for name, filename, part_type, payload in multipart_parts(content_type, request.body):
         if filename is not None:
-            request.files[name] = (filename, part.get_content_type(), payload)
+            request.files[name] = (filename, part_type, payload)
         else:
             request.form.append((name, payload.decode("utf-8", "replace")))
 
@@ -197,12 +239,12 @@ def _parse_multipart(request: Request, content_type: str) -> None:
 class _Server(ThreadingHTTPServer):
     daemon_threads = False  # stop() joins every handler: timeouts are bounded and interruptible
     block_on_close = True
-    fake: StrictFake
+    fake: FakeServer[Any]
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
-    timeout = 5
+    timeout = 5  # a client that connects and says nothing cannot hold a thread for long
     protocol_version = "HTTP/1.0"  # one request per connection: nothing idles at shutdown
 
     def do_GET(self) -> None:
@@ -213,19 +255,35 @@ class _Handler(BaseHTTPRequestHandler):
     do_DELETE = do_GET
 
     def log_message(self, format: str, *args: Any) -> None:
-        if self.server.fake.verbose:
-            sys.stderr.write(f"{self.server.fake.thread_name}: {format % args}\n")
+        fake = self.server.fake
+        if fake.verbose:
+            sys.stderr.write(f"{fake.log_name or fake.thread_name}: {format % args}\n")
 
 
 Route = tuple[str, Any, str]  # (method, compiled path pattern, endpoint name)
 
 
-class StrictFake(LoopbackService):
-    """A strict fake service over real HTTP; see the module's docstring."""
+class ServerOptions(TypedDict, total=False):
+    """The keywords a fake's constructor passes on to `FakeServer`'s: where it listens, its
+    clock, how long a hang may hold at most, and whether it logs each request on stderr."""
+
+    host: str
+    port: int
+    extra_hosts: Sequence[str]
+    clock: Callable[[], datetime] | None
+    max_hang: float
+    verbose: bool
+
+
+class FakeServer[F: BaseFault](LoopbackService):
+    """A fake service over real HTTP, with faults of type `F`; see the module's docstring."""
 
     server_class = _Server
     handler_class = _Handler
     routes: ClassVar[tuple[Route, ...]] = ()
+    log_name: ClassVar[str] = ""  # what a request's line on stderr starts with (thread_name)
+    # fail_next(endpoint, kind, times, **options): the fake's own, for `POST /__control/faults`
+    fail_next: Callable[..., None]
 
     def __init__(
         self,
@@ -243,7 +301,7 @@ class StrictFake(LoopbackService):
         self.verbose = verbose
         self.lock = threading.RLock()
         self._wake = threading.Event()
-        self._reset_common()
+        self.reset()
 
     # -- what a fake provides --
 
@@ -256,8 +314,8 @@ class StrictFake(LoopbackService):
     ) -> Response:
         raise NotImplementedError
 
-    def fault_response(self, fault: Fault, who: Any) -> Response:
-        """The answer for a RATE_LIMIT or a SERVER_ERROR(_AFTER_COMMIT) fault."""
+    def fault_response(self, fault: F, who: Any) -> Response:
+        """The answer for a fault that is answered (a rate limit, a server error, ...)."""
         raise NotImplementedError
 
     def decorate(self, response: Response, endpoint: str, who: Any) -> Response:
@@ -274,6 +332,37 @@ class StrictFake(LoopbackService):
     def reset_state(self) -> None:
         """Forget what was published (the accounts stay)."""
 
+    def posts_json(self) -> list[dict[str, Any]]:
+        """What `GET /__control/posts` lists: every post made, oldest first."""
+        raise NotImplementedError
+
+    def before_route(self) -> None:
+        """Runs before each request that is not a control one is routed (a delay)."""
+
+    def no_route(self, request: Request) -> Response:
+        """The answer to a request no route takes."""
+        return Response(404, {"error": f"no route for {request.method} {request.path}"})
+
+    def next_fault(self, endpoint: str, who: Any) -> F | None:
+        """The fault that fails this authenticated request, if any: the oldest injected
+        for its endpoint (or for any)."""
+        with self.lock:
+            for fault in self._faults:
+                if fault.endpoint in (endpoint, ANY_ENDPOINT):
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    def fault_answer(self, fault: F, endpoint: str, who: Any) -> Response:
+        """The answer to a request an answered fault fails."""
+        return self.decorate(self.fault_response(fault, who), endpoint, who)
+
+    def listed_endpoints(self) -> list[str]:
+        """The endpoints an error about an unknown one lists, in that order."""
+        return sorted({endpoint_name for _, _, endpoint_name in self.routes})
+
     # -- life cycle --
 
     def _before_shutdown(self) -> None:
@@ -283,6 +372,7 @@ class StrictFake(LoopbackService):
 
     @property
     def requests(self) -> list[LoggedRequest]:
+        """Every request received, oldest first (a copy)."""
         with self.lock:
             return list(self._log)
 
@@ -292,36 +382,17 @@ class StrictFake(LoopbackService):
         with self.lock:
             return dict(self._counts)
 
-    def fail_next(
-        self,
-        endpoint: str,
-        kind: FaultKind | str,
-        times: int = 1,
-        *,
-        status: int | None = None,
-        seconds: float = 10.0,
-        code: int | None = None,
-        reset_in: float = 60.0,
-    ) -> None:
-        """Make the next `times` authenticated requests to `endpoint` (or `ANY_ENDPOINT`)
-        fail as `kind`, in the order faults were injected."""
+    def check_target(self, endpoint: str, times: int) -> None:
+        """Refuse, with ValueError, a fault for an unknown endpoint or fewer than 1 time."""
         known = {endpoint_name for _, _, endpoint_name in self.routes}
         if endpoint != ANY_ENDPOINT and endpoint not in known:
-            raise ValueError(f"unknown endpoint {endpoint!r}; one of {', '.join(sorted(known))}")
+            listed = ", ".join(self.listed_endpoints())
+            raise ValueError(f"unknown endpoint {endpoint!r}; one of {listed}")
         if times < 1:
             raise ValueError("times must be at least 1")
-        fault_kind = FaultKind(kind)
-        if status is not None and not 500 <= status <= 599:
-            raise ValueError("a server error is a 5xx status")
-        fault = Fault(
-            endpoint,
-            fault_kind,
-            times,
-            status=status,
-            seconds=min(max(seconds, 0.0), self.max_hang),
-            code=code,
-            reset_in=reset_in,
-        )
+
+    def queue_fault(self, fault: F) -> None:
+        """Fail requests with `fault` after the faults injected before it."""
         with self.lock:
             self._faults.append(fault)
 
@@ -348,10 +419,16 @@ class StrictFake(LoopbackService):
     def _reset_common(self) -> None:
         self._wake.set()  # ends any timeout still running from before
         self._wake = threading.Event()
-        self._faults: list[Fault] = []
+        self._faults: list[F] = []
         self._log: list[LoggedRequest] = []
         self._counts: dict[str, int] = {}
         self.timeline_lag = 0.0
+
+    def pause(self, seconds: float) -> None:
+        """Wait `seconds`, or until the fake is reset or stopped."""
+        with self.lock:
+            wake = self._wake
+        wake.wait(seconds)
 
     # -- one request --
 
@@ -365,9 +442,10 @@ class StrictFake(LoopbackService):
         if request.path.startswith("/__control/"):
             self._send(handler, self._control(request))
             return
+        self.before_route()
         endpoint, params = self._route(request.method, request.path)
         if endpoint is None:
-            response = Response(404, {"error": f"no route for {request.method} {request.path}"})
+            response = self.no_route(request)
             self._record(request, None, None, response.status, None)
             self._send(handler, response)
             return
@@ -377,7 +455,7 @@ class StrictFake(LoopbackService):
             self._record(request, endpoint, None, who.status, None)
             self._send(handler, who)
             return
-        fault = self._take_fault(endpoint)
+        fault = self.next_fault(endpoint, who)
         if fault is None:
             response = self.decorate(self.process(endpoint, params, request, who), endpoint, who)
             self._record(request, endpoint, who, response.status, None)
@@ -388,26 +466,21 @@ class StrictFake(LoopbackService):
     def _fail(
         self,
         handler: _Handler,
-        fault: Fault,
+        fault: F,
         endpoint: str,
         params: Mapping[str, str],
         request: Request,
         who: Any,
     ) -> None:
-        if fault.kind.commits:
+        if fault.commits:
             self.process(endpoint, params, request, who)
-        if fault.kind.unanswered:
+        if fault.unanswered:
             self._record(request, endpoint, who, None, fault.kind.value)
-            if fault.kind in (FaultKind.TIMEOUT, FaultKind.TIMEOUT_AFTER_COMMIT):
-                with self.lock:
-                    wake = self._wake
-                wake.wait(fault.seconds)
+            if fault.hangs:
+                self.pause(fault.seconds)
             handler.close_connection = True  # the socket closes with no answer at all
             return
-        if fault.kind is FaultKind.HTML_PAGE:
-            response = Response(fault.status or 502, PROXY_ERROR_PAGE)
-        else:
-            response = self.decorate(self.fault_response(fault, who), endpoint, who)
+        response = self.fault_answer(fault, endpoint, who)
         self._record(request, endpoint, who, response.status, fault.kind.value)
         self._send(handler, response)
 
@@ -417,16 +490,6 @@ class StrictFake(LoopbackService):
             if match and method == route_method:
                 return endpoint, match.groupdict()
         return None, {}
-
-    def _take_fault(self, endpoint: str) -> Fault | None:
-        with self.lock:
-            for fault in self._faults:
-                if fault.endpoint in (endpoint, ANY_ENDPOINT):
-                    fault.remaining -= 1
-                    if fault.remaining <= 0:
-                        self._faults.remove(fault)
-                    return fault
-        return None
 
     def _count(self, endpoint: str) -> None:
         with self.lock:
@@ -472,9 +535,10 @@ class StrictFake(LoopbackService):
     # -- control endpoints --
 
     def _control(self, request: Request) -> Response:
-        """`POST /__control/faults` {endpoint, kind, times, status, seconds, code, reset_in};
+        """`POST /__control/faults` {endpoint, kind, times, and `fail_next`'s options};
         `DELETE /__control/faults`; `POST /__control/timeline_lag` {seconds};
-        `POST /__control/reset`; `GET /__control/requests`, `/counts`; and the fake's own."""
+        `POST /__control/reset`; `GET /__control/requests`, `/counts`, `/posts`; and the
+        fake's own."""
         try:
             body = json.loads(request.body) if request.body else {}
         except ValueError:
@@ -498,12 +562,52 @@ class StrictFake(LoopbackService):
                 return Response(200, [r.to_json() for r in self.requests])
             if (method, path) == ("GET", "/__control/counts"):
                 return Response(200, self.counts)
+            if (method, path) == ("GET", "/__control/posts"):
+                return Response(200, self.posts_json())
             own = self.control(method, path, body)
             if own is not None:
                 return own
         except (KeyError, TypeError, ValueError) as error:
             return Response(400, {"error": f"{type(error).__name__}: {error}"})
         return Response(404, {"error": f"no control {method} {path}"})
+
+
+class StrictFake(FakeServer[Fault]):
+    """A strict fake service failing the ways `FaultKind` lists; see the module's docstring."""
+
+    def fail_next(
+        self,
+        endpoint: str,
+        kind: FaultKind | str,
+        times: int = 1,
+        *,
+        status: int | None = None,
+        seconds: float = 10.0,
+        code: int | None = None,
+        reset_in: float = 60.0,
+    ) -> None:
+        """Make the next `times` authenticated requests to `endpoint` (or `ANY_ENDPOINT`)
+        fail as `kind`, in the order faults were injected."""
+        self.check_target(endpoint, times)
+        fault_kind = FaultKind(kind)
+        if status is not None and not 500 <= status <= 599:
+            raise ValueError("a server error is a 5xx status")
+        fault = Fault(
+            endpoint,
+            fault_kind,
+            times,
+            status=status,
+            seconds=min(max(seconds, 0.0), self.max_hang),
+            code=code,
+            reset_in=reset_in,
+        )
+        self.queue_fault(fault)
+
+    def fault_answer(self, fault: Fault, endpoint: str, who: Any) -> Response:
+        """A proxy's error page for HTML_PAGE; else the service's own answer."""
+        if fault.kind is FaultKind.HTML_PAGE:
+            return Response(fault.status or 502, PROXY_ERROR_PAGE)
+        return super().fault_answer(fault, endpoint, who)
 
 
 CONTROL_HELP = """\
@@ -527,3 +631,52 @@ def control_help(routes: Sequence[Route]) -> str:
         kinds=", ".join(k.value for k in FaultKind),
         endpoints=", ".join(endpoints),
     )
+
+
+def fake_parser(
+    prog: str, description: str, epilog: str, *, port: int, credentials_help: str
+) -> argparse.ArgumentParser:
+    """The command line every fake starts with: `--host`, `--port` (defaulting to `port`)
+    and `--credentials FILE`. The fake adds its own options, then `serve_from_cli` adds
+    `--verbose` and serves."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_host_option(parser)
+    parser.add_argument("--port", type=int, default=port, help="port (0: any free port)")
+    parser.add_argument("--credentials", metavar="FILE", help=credentials_help)
+    return parser
+
+
+def serve_from_cli(
+    parser: argparse.ArgumentParser,
+    argv: list[str] | None,
+    *,
+    name: str,
+    section: str,
+    banner: str,
+    build: Callable[[argparse.Namespace, dict[str, Any], dict[str, Any]], LoopbackService],
+) -> int:
+    """Parse `argv`, load the credentials file, make the fake with `build(args, secret,
+    common)` (`common`: the host, port, extra hosts and verbosity to pass it), then serve it
+    until interrupted. `section` is the fake's part of the secret, whose accounts the
+    `banner` line lists; `name` prefixes a credentials error, which exits with 2."""
+    from herald.credentials import CredentialsError, load_credentials_file
+
+    parser.add_argument("--verbose", action="store_true", help="log each request on stderr")
+    args = parser.parse_args(argv)
+    try:
+        secret = load_credentials_file(args.credentials) if args.credentials else {}
+    except CredentialsError as error:
+        print(f"{name}: {error}", file=sys.stderr)
+        return 2
+    host, extra_hosts = parse_hosts(args.host)
+    common = {"host": host, "port": args.port, "extra_hosts": extra_hosts, "verbose": args.verbose}
+    fake = build(args, secret, common).start()
+    accounts = ", ".join(sorted(secret.get(section) or {})) or "none"
+    print(f"{banner} listening on {', '.join(fake.urls)} (accounts: {accounts})", flush=True)
+    fake.serve_until_stopped()
+    return 0

@@ -14,7 +14,10 @@ In a test:
         assert fake.posts[0].text == "..."
 
 From a shell (for `sam local`): `python -m herald_dev.fake_x --port 8787 --credentials FILE`;
-other processes inject faults with `POST /__control/faults` (see `_control`).
+other processes inject faults with `POST /__control/faults` (`--help` lists the control
+endpoints). The request log, counts, fault queue and control endpoints are
+`herald_dev.fake_service`'s; X's own are its fault kinds, random faults, latency and
+OAuth 1.0a checking.
 
 For soaks: `set_random_faults(rate, seed=...)` fails a seeded random share of requests the
 ways listed in `RANDOM_FAULT_KINDS`, `set_timeline_lag(seconds)` hides each post from the
@@ -29,8 +32,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import email.parser
-import email.policy
 import hashlib
 import hmac
 import html
@@ -39,24 +40,32 @@ import json
 import random
 import re
 import sys
-import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from typing import Any, Unpack
+from urllib.parse import quote, unquote
 
 from herald.media import image_type
-from herald_dev.loopback import LoopbackService, add_host_option, parse_hosts
+from herald_dev.fake_service import (
+    ANY_ENDPOINT,
+    BaseFault,
+    FakeServer,
+    Request,
+    Response,
+    ServerOptions,
+    fake_parser,
+    iso_z,
+    multipart_parts,
+    serve_from_cli,
+)
 
 TWEETS = "POST /2/tweets"
 MEDIA_UPLOAD = "POST /2/media/upload"
 MEDIA_METADATA = "POST /2/media/metadata"
 USERS_ME = "GET /2/users/me"
 USER_TWEETS = "GET /2/users/:id/tweets"
-ANY_ENDPOINT = "*"
 ENDPOINTS = (TWEETS, MEDIA_UPLOAD, MEDIA_METADATA, USERS_ME, USER_TWEETS)
 
 DUPLICATE_DETAIL = "You are not allowed to create a Tweet with duplicate content."
@@ -102,17 +111,33 @@ class FaultKind(StrEnum):
 
 
 @dataclass
-class Fault:
-    """An injected failure for the next `remaining` requests to `endpoint`."""
+class Fault(BaseFault):
+    """An injected failure of the fake X API (see `FakeX.fail_next`): `reset_at` is a 429's
+    `x-rate-limit-reset` (epoch seconds); `accept` has a SERVER_ERROR, HANG or DROP process
+    the request first; `detail` replaces X's error text."""
 
-    endpoint: str
     kind: FaultKind
-    remaining: int = 1
-    status: int | None = None
     reset_at: int | None = None
-    seconds: float = 10.0
     accept: bool = False
     detail: str | None = None
+
+    @property
+    def commits(self) -> bool:
+        if self.kind is FaultKind.DROP_AFTER_ACCEPT:
+            return True
+        return self.accept and self.kind in (
+            FaultKind.SERVER_ERROR,
+            FaultKind.HANG,
+            FaultKind.DROP,
+        )
+
+    @property
+    def unanswered(self) -> bool:
+        return self.kind in (FaultKind.DROP, FaultKind.DROP_AFTER_ACCEPT, FaultKind.HANG)
+
+    @property
+    def hangs(self) -> bool:
+        return self.kind is FaultKind.HANG
 
 
 @dataclass
@@ -174,23 +199,7 @@ class PublishedPost:
 
     def to_json(self) -> dict[str, Any]:
         value = asdict(self)
-        value["created_at"] = _iso(self.created_at)
-        return value
-
-
-@dataclass(frozen=True)
-class LoggedRequest:
-    at: datetime
-    method: str
-    path: str
-    endpoint: str | None
-    account: str | None
-    status: int | None  # None: no response was sent (hang, drop)
-    fault: str | None
-
-    def to_json(self) -> dict[str, Any]:
-        value = asdict(self)
-        value["at"] = _iso(self.at)
+        value["created_at"] = iso_z(self.created_at)
         return value
 
 
@@ -212,25 +221,12 @@ class _Media:
     alt: str | None = None
 
 
-@dataclass
-class _Response:
-    status: int
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
+def _problem(status: int, title: str, detail: str, type_: str = "about:blank") -> Response:
+    return Response(status, {"title": title, "detail": detail, "type": type_, "status": status})
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
-        f"{moment.microsecond // 1000:03d}Z"
-    )
-
-
-def _problem(status: int, title: str, detail: str, type_: str = "about:blank") -> _Response:
-    return _Response(status, {"title": title, "detail": detail, "type": type_, "status": status})
-
-
-def _invalid(message: str, parameter: str, value: object) -> _Response:
-    return _Response(
+def _invalid(message: str, parameter: str, value: object) -> Response:
+    return Response(
         400,
         {
             "errors": [{"parameters": {parameter: [str(value)]}, "message": message}],
@@ -239,6 +235,17 @@ def _invalid(message: str, parameter: str, value: object) -> _Response:
             "type": _INVALID_REQUEST,
         },
     )
+
+
+def _json_object(body: bytes) -> dict[str, Any] | Response:
+    """The JSON object a request's body holds, or X's 400 when it holds something else."""
+    try:
+        request = json.loads(body or b"null")
+    except ValueError:
+        return _invalid("The request body is not valid JSON", "body", "")
+    if not isinstance(request, dict):
+        return _invalid("The request body must be a JSON object", "body", "")
+    return request
 
 
 # --- how X rewrites links --------------------------------------------------------------
@@ -315,33 +322,7 @@ def _base_uri(host_header: str, path: str) -> str:
     return f"http://{host}{path}"
 
 
-# --- the server ----------------------------------------------------------------------------
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = False  # stop() joins every handler: hangs are bounded and interruptible
-    block_on_close = True
-    fake: FakeX
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    timeout = 5  # a client that connects and says nothing cannot hold a thread for long
-    protocol_version = "HTTP/1.0"  # one request per connection: nothing idles at shutdown
-
-    def do_GET(self) -> None:
-        self.server.fake._handle(self)
-
-    do_POST = do_GET
-    do_PUT = do_GET
-    do_DELETE = do_GET
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if self.server.fake.verbose:
-            sys.stderr.write(f"fake X: {format % args}\n")
-
-
-class FakeX(LoopbackService):
+class FakeX(FakeServer[Fault]):
     """The fake X API. Start it with `start()` or `with FakeX(...) as fake:`; `url` is its base.
 
     `secret` is in the Secrets Manager secret's shape (`{"x": {account: {four keys}}}`);
@@ -350,54 +331,39 @@ class FakeX(LoopbackService):
     by a t.co link, `&`, `<`, `>` escaped, a t.co media link appended to a post with media,
     and, with `tweet.fields=entities`, `entities.urls` giving each t.co link's `url`,
     `expanded_url`, `display_url` (and the media link's `media_key`). With
-    `render_like_x=False` they read back exactly as posted, without entities.
+    `render_like_x=False` they read back exactly as posted, without entities. `latency` delays
+    every request (`set_latency`); the other keywords (`ServerOptions`: host, port, clock,
+    ...) are `FakeServer`'s.
     """
 
-    server_class = _Server
-    handler_class = _Handler
+    routes = _ROUTES
     thread_name = "fake-x"
+    log_name = "fake X"
     # X refuses a text its account already posted (403); False lets the copy through (soaks
     # count double posts on the fake instead of relying on the refusal).
     refuse_duplicates = True
-    _random_faults: RandomFaults | None = None  # set_random_faults
-    _timeline_lag = 0.0  # set_timeline_lag
+    _random_faults: RandomFaults | None  # set_random_faults
 
     def __init__(
         self,
         secret: Mapping[str, Any] | None = None,
         *,
         accounts: Mapping[str, Mapping[str, str]] | None = None,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        extra_hosts: Sequence[str] = (),
         latency: float = 0.0,
         render_like_x: bool = True,
-        max_hang: float = 60.0,
-        clock: Callable[[], datetime] | None = None,
-        verbose: bool = False,
+        **server: Unpack[ServerOptions],
     ) -> None:
-        super().__init__(host, port, extra_hosts)
         self.render_like_x = render_like_x
-        self.max_hang = max_hang
-        self.verbose = verbose
-        self._clock = clock or (lambda: datetime.now(UTC))
-        self._lock = threading.Lock()
         self._ids = itertools.count(1_358_000_000_000_000_001)
         self._user_ids = itertools.count(2_000_000_001)
         self._accounts: dict[str, _Account] = {}
-        self._wake = threading.Event()
-        self._reset_state()
+        super().__init__(**server)
         self._latency = latency
         for name, keys in ((secret or {}).get("x") or {}).items():
             settings = (accounts or {}).get(name, {})
             self.add_account(
                 name, keys, handle=settings.get("handle"), user_id=settings.get("user_id")
             )
-
-    # -- life cycle: herald_dev.loopback.LoopbackService --
-
-    def _before_shutdown(self) -> None:
-        self._wake.set()  # a hung handler returns at once, so stop() can join it
 
     # -- accounts --
 
@@ -414,7 +380,7 @@ class FakeX(LoopbackService):
         missing = [k for k in needed if not keys.get(k)]
         if missing:
             raise ValueError(f"account {name!r} lacks {', '.join(missing)}")
-        with self._lock:
+        with self.lock:
             self._accounts[name] = _Account(
                 name=name,
                 keys={k: str(keys[k]) for k in needed},
@@ -423,7 +389,7 @@ class FakeX(LoopbackService):
             )
 
     def user_id(self, account: str) -> str:
-        with self._lock:
+        with self.lock:
             return self._accounts[account].user_id
 
     # -- inspection --
@@ -431,23 +397,11 @@ class FakeX(LoopbackService):
     @property
     def posts(self) -> list[PublishedPost]:
         """Every published post, oldest first (a copy)."""
-        with self._lock:
+        with self.lock:
             return list(self._posts)
 
     def posts_by(self, account: str) -> list[PublishedPost]:
         return [p for p in self.posts if p.account == account]
-
-    @property
-    def requests(self) -> list[LoggedRequest]:
-        """Every request received, oldest first (a copy)."""
-        with self._lock:
-            return list(self._log)
-
-    @property
-    def counts(self) -> dict[str, int]:
-        """Requests received per endpoint (`TWEETS`, ...), whatever their outcome."""
-        with self._lock:
-            return dict(self._counts)
 
     # -- fault injection --
 
@@ -475,15 +429,12 @@ class FakeX(LoopbackService):
         UNAUTHORIZED and FORBIDDEN answer 400, 401, 403 with X's bodies (`detail` overrides).
         Faults apply to authenticated requests, in the order they were injected.
         """
-        if endpoint != ANY_ENDPOINT and endpoint not in ENDPOINTS:
-            raise ValueError(f"unknown endpoint {endpoint!r}; one of {', '.join(ENDPOINTS)}")
-        if times < 1:
-            raise ValueError("times must be at least 1")
+        self.check_target(endpoint, times)
         fault_kind = FaultKind(kind)
         if fault_kind is FaultKind.SERVER_ERROR and status not in (None, 500, 502, 503, 504):
             raise ValueError("a server error is 500, 502, 503 or 504")
         if fault_kind is FaultKind.RATE_LIMIT and reset_at is None:
-            reset_at = int(self._clock().timestamp() + reset_in)
+            reset_at = int(self.clock().timestamp() + reset_in)
         fault = Fault(
             endpoint=endpoint,
             kind=fault_kind,
@@ -494,16 +445,15 @@ class FakeX(LoopbackService):
             accept=accept,
             detail=detail,
         )
-        with self._lock:
-            self._faults.append(fault)
+        self.queue_fault(fault)
 
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
+    def listed_endpoints(self) -> list[str]:
+        """The endpoints an error about an unknown one lists: in the order of `ENDPOINTS`."""
+        return list(ENDPOINTS)
 
     def set_latency(self, seconds: float) -> None:
         """Delay every API request by `seconds` (benchmarks)."""
-        with self._lock:
+        with self.lock:
             self._latency = max(seconds, 0.0)
 
     def set_random_faults(
@@ -536,113 +486,47 @@ class FakeX(LoopbackService):
             hang_seconds=min(max(hang_seconds, 0.0), self.max_hang),
             burst_seconds=(low, high),
         )
-        with self._lock:
+        with self.lock:
             self._random_faults = faults if rate > 0 else None
 
     @property
     def random_fault_counts(self) -> dict[str, int]:
         """Random faults injected so far, by kind (and `RATE_LIMIT_BURST` for the 429s that
         followed a drawn one)."""
-        with self._lock:
+        with self.lock:
             faults = self._random_faults
             return dict(faults.injected) if faults is not None else {}
 
-    def set_timeline_lag(self, seconds: float) -> None:
-        """Leave a post out of the account's timeline (`GET /2/users/:id/tweets`) until
-        `seconds` of the fake's clock after it was made, as X's timeline lags its writes."""
-        with self._lock:
-            self._timeline_lag = max(seconds, 0.0)
+    def reset_state(self) -> None:
+        """Forget posts, media, the nonces seen, the latency and the random faults."""
+        with self.lock:
+            self._posts: list[PublishedPost] = []
+            self._media: dict[str, _Media] = {}
+            self._nonces: set[tuple[str, str, str]] = set()
+            self._latency = 0.0
+            self._random_faults = None
 
-    def reset(self) -> None:
-        """Forget posts, media, faults, the request log and counters; keep the accounts."""
-        with self._lock:
-            self._reset_state()
+    # -- request handling: herald_dev.fake_service.FakeServer --
 
-    def _reset_state(self) -> None:
-        self._wake.set()  # ends any hang still running from before
-        self._wake = threading.Event()
-        self._posts: list[PublishedPost] = []
-        self._media: dict[str, _Media] = {}
-        self._faults: list[Fault] = []
-        self._log: list[LoggedRequest] = []
-        self._counts: dict[str, int] = {}
-        self._nonces: set[tuple[str, str, str]] = set()
-        self._latency = 0.0
-        self._random_faults = None
-        self._timeline_lag = 0.0
-
-    # -- request handling --
-
-    def _handle(self, handler: _Handler) -> None:
-        split = urlsplit(handler.path)
-        path, query = split.path, split.query
-        method = handler.command
-        try:
-            length = int(handler.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = 0
-        body = handler.rfile.read(length) if length > 0 else b""
-
-        if path.startswith("/__control/"):
-            self._send(handler, self._control(method, path, body))
-            return
-
-        with self._lock:
-            latency, wake = self._latency, self._wake
+    def before_route(self) -> None:
+        """Delay the request by the latency set (`set_latency`)."""
+        with self.lock:
+            latency = self._latency
         if latency:
-            wake.wait(latency)
+            self.pause(latency)
 
-        endpoint, path_params = self._route(method, path)
-        if endpoint is None:
-            response = _problem(404, "Not Found Error", f"no route for {method} {path}")
-            self._record(method, path, None, None, response.status, None)
-            self._send(handler, response)
-            return
+    def no_route(self, request: Request) -> Response:
+        return _problem(404, "Not Found Error", f"no route for {request.method} {request.path}")
 
-        account_or_error = self._authenticate(handler, method, path, query, body)
-        if isinstance(account_or_error, _Response):
-            self._count(endpoint)
-            self._record(method, path, endpoint, None, 401, None)
-            self._send(handler, account_or_error)
-            return
-        account = account_or_error
+    def account_of(self, who: _Account) -> str:
+        return who.name
 
-        fault = self._take_fault(endpoint)
-        if fault is None:
-            fault = self._random_fault(endpoint, account.name)
-        if fault is None:
-            response = self._process(endpoint, path_params, query, body, handler, account)
-            self._record(method, path, endpoint, account.name, response.status, None)
-            self._send(handler, response)
-            return
-
-        if fault.kind in (FaultKind.DROP, FaultKind.DROP_AFTER_ACCEPT, FaultKind.HANG):
-            if fault.kind is FaultKind.DROP_AFTER_ACCEPT or fault.accept:
-                self._process(endpoint, path_params, query, body, handler, account)
-            self._record(method, path, endpoint, account.name, None, fault.kind.value)
-            if fault.kind is FaultKind.HANG:
-                wake.wait(fault.seconds)
-            handler.close_connection = True  # the socket closes with no response at all
-            return
-
-        if fault.kind is FaultKind.SERVER_ERROR and fault.accept:
-            self._process(endpoint, path_params, query, body, handler, account)
-        response = self._fault_response(fault)
-        self._record(method, path, endpoint, account.name, response.status, fault.kind.value)
-        self._send(handler, response)
-
-    def _route(self, method: str, path: str) -> tuple[str | None, dict[str, str]]:
-        for route_method, pattern, endpoint in _ROUTES:
-            match = pattern.fullmatch(path)
-            if match and method == route_method:
-                return endpoint, match.groupdict()
-        return None, {}
-
-    def _authenticate(
-        self, handler: _Handler, method: str, path: str, query: str, body: bytes
-    ) -> _Account | _Response:
+    def authenticate(self, request: Request, endpoint: str) -> _Account | Response:
+        """The account whose OAuth 1.0a keys signed the request (HMAC-SHA1, over the method,
+        the URL, the query, the form body and the `oauth_` parameters), with a nonce not
+        seen before; else X's 401."""
         refused = _problem(401, "Unauthorized", "Unauthorized")
-        oauth = parse_oauth_header(handler.headers.get("Authorization"))
+        oauth = parse_oauth_header(request.headers.get("Authorization"))
         if oauth is None or oauth.get("oauth_signature_method") != "HMAC-SHA1":
             return refused
         if oauth.get("oauth_version", "1.0") != "1.0":
@@ -651,8 +535,34 @@ class FakeX(LoopbackService):
         nonce, timestamp = oauth.get("oauth_nonce", ""), oauth.get("oauth_timestamp", "")
         if not (signature and nonce and timestamp):
             return refused
-        with self._lock:
-            account = next(
+        account = self._account_signing(oauth)
+        if account is None:
+            return refused
+        params = [(k, v) for k, v in oauth.items() if k not in ("oauth_signature", "realm")]
+        params += request.query
+        content_type = request.headers.get("Content-Type", "")
+        if content_type.startswith("application/x-www-form-urlencoded"):
+            params += request.form
+        expected = oauth1_signature(
+            request.method,
+            _base_uri(request.headers.get("Host", ""), request.path),
+            params,
+            account.keys["consumer_secret"],
+            account.keys["access_token_secret"],
+        )
+        if not hmac.compare_digest(expected, signature):
+            return refused
+        with self.lock:
+            seen = (account.keys["consumer_key"], nonce, timestamp)
+            if seen in self._nonces:
+                return refused  # a replayed request
+            self._nonces.add(seen)
+        return account
+
+    def _account_signing(self, oauth: Mapping[str, str]) -> _Account | None:
+        """The account whose consumer key and access token the OAuth parameters name."""
+        with self.lock:
+            return next(
                 (
                     a
                     for a in self._accounts.values()
@@ -661,64 +571,22 @@ class FakeX(LoopbackService):
                 ),
                 None,
             )
-        if account is None:
-            return refused
-        params = [(k, v) for k, v in oauth.items() if k not in ("oauth_signature", "realm")]
-        params += parse_qsl(query, keep_blank_values=True)
-        content_type = handler.headers.get("Content-Type", "")
-        if content_type.startswith("application/x-www-form-urlencoded"):
-            params += parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
-        expected = oauth1_signature(
-            method,
-            _base_uri(handler.headers.get("Host", ""), path),
-            params,
-            account.keys["consumer_secret"],
-            account.keys["access_token_secret"],
-        )
-        if not hmac.compare_digest(expected, signature):
-            return refused
-        with self._lock:
-            seen = (account.keys["consumer_key"], nonce, timestamp)
-            if seen in self._nonces:
-                return refused  # a replayed request
-            self._nonces.add(seen)
-        return account
 
-    def _take_fault(self, endpoint: str) -> Fault | None:
-        with self._lock:
-            self._counts[endpoint] = self._counts.get(endpoint, 0) + 1
-            for fault in self._faults:
-                if fault.endpoint in (endpoint, ANY_ENDPOINT):
-                    fault.remaining -= 1
-                    if fault.remaining <= 0:
-                        self._faults.remove(fault)
-                    return fault
-        return None
+    def next_fault(self, endpoint: str, who: _Account) -> Fault | None:
+        """The oldest fault injected for this endpoint; else, maybe, a random one."""
+        fault = super().next_fault(endpoint, who)
+        if fault is None:
+            fault = self._random_fault(endpoint, who.name)
+        return fault
 
     def _random_fault(self, endpoint: str, account: str) -> Fault | None:
-        now = self._clock()
-        with self._lock:
+        now = self.clock()
+        with self.lock:
             faults = self._random_faults
             return faults.draw(endpoint, account, now) if faults is not None else None
 
-    def _count(self, endpoint: str) -> None:
-        with self._lock:
-            self._counts[endpoint] = self._counts.get(endpoint, 0) + 1
-
-    def _record(
-        self,
-        method: str,
-        path: str,
-        endpoint: str | None,
-        account: str | None,
-        status: int | None,
-        fault: str | None,
-    ) -> None:
-        entry = LoggedRequest(self._clock(), method, path, endpoint, account, status, fault)
-        with self._lock:
-            self._log.append(entry)
-
-    def _fault_response(self, fault: Fault) -> _Response:
+    def fault_response(self, fault: Fault, who: _Account) -> Response:
+        """X's answer for a fault that is answered: 429, 5xx, 400, 401 or 403."""
         if fault.kind is FaultKind.RATE_LIMIT:
             response = _problem(429, "Too Many Requests", fault.detail or "Too Many Requests")
             response.headers = {
@@ -742,61 +610,29 @@ class FakeX(LoopbackService):
             detail = fault.detail or "You are not permitted to perform this action."
             return _problem(403, "Forbidden", detail)
         detail = fault.detail or "One or more parameters to your request was invalid."
-        return _Response(
+        return Response(
             400, {"title": "Invalid Request", "detail": detail, "type": _INVALID_REQUEST}
         )
 
-    def _send(self, handler: _Handler, response: _Response) -> None:
-        data = b"" if response.body is None else json.dumps(response.body).encode()
-        try:
-            handler.send_response(response.status)
-            if response.body is not None:
-                handler.send_header("Content-Type", "application/json; charset=utf-8")
-            handler.send_header("Content-Length", str(len(data)))
-            for name, value in response.headers.items():
-                handler.send_header(name, value)
-            handler.end_headers()
-            handler.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (its read timeout): nothing to tell it
-
-    # -- the endpoints --
-
-    def _process(
-        self,
-        endpoint: str,
-        path_params: Mapping[str, str],
-        query: str,
-        body: bytes,
-        handler: _Handler,
-        account: _Account,
-    ) -> _Response:
+    def process(
+        self, endpoint: str, params: Mapping[str, str], request: Request, who: _Account
+    ) -> Response:
         if endpoint == TWEETS:
-            return self._create_post(body, account)
+            return self._create_post(request.body, who)
         if endpoint == MEDIA_UPLOAD:
-            return self._upload_media(body, handler.headers.get("Content-Type", ""), account)
+            return self._upload_media(request.body, request.headers.get("Content-Type", ""), who)
         if endpoint == MEDIA_METADATA:
-            return self._media_metadata(body, account)
+            return self._media_metadata(request.body, who)
         if endpoint == USERS_ME:
-            return _Response(
-                200,
-                {
-                    "data": {
-                        "id": account.user_id,
-                        "name": account.handle,
-                        "username": account.handle,
-                    }
-                },
+            return Response(
+                200, {"data": {"id": who.user_id, "name": who.handle, "username": who.handle}}
             )
-        return self._user_posts(path_params["id"], query)
+        return self._user_posts(params["id"], dict(request.query))
 
-    def _create_post(self, body: bytes, account: _Account) -> _Response:
-        try:
-            request = json.loads(body or b"null")
-        except ValueError:
-            return _invalid("The request body is not valid JSON", "body", "")
-        if not isinstance(request, dict):
-            return _invalid("The request body must be a JSON object", "body", "")
+    def _create_post(self, body: bytes, account: _Account) -> Response:
+        request = _json_object(body)
+        if isinstance(request, Response):
+            return request
         text = request.get("text")
         reply_to = (request.get("reply") or {}).get("in_reply_to_tweet_id")
         media_ids = (request.get("media") or {}).get("media_ids") or []
@@ -806,8 +642,8 @@ class FakeX(LoopbackService):
             return _invalid("Tweet text or media is required", "text", "")
         if not isinstance(media_ids, list) or len(media_ids) > 4:
             return _invalid("A post has at most 4 media", "media.media_ids", media_ids)
-        now = self._clock()
-        with self._lock:
+        now = self.clock()
+        with self.lock:
             if reply_to is not None and not any(p.id == str(reply_to) for p in self._posts):
                 return _invalid(
                     f"The `in_reply_to_tweet_id` value [{reply_to}] does not exist",
@@ -840,22 +676,14 @@ class FakeX(LoopbackService):
                 created_at=now,
             )
             self._posts.append(post)
-        return _Response(
+        return Response(
             201, {"data": {"id": post.id, "text": post.text, "edit_history_tweet_ids": [post.id]}}
         )
 
-    def _upload_media(self, body: bytes, content_type: str, account: _Account) -> _Response:
+    def _upload_media(self, body: bytes, content_type: str, account: _Account) -> Response:
         if not content_type.startswith("multipart/form-data"):
             return _invalid("The upload must be multipart/form-data", "media", "")
-        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-            f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode() + body
-        )
-        fields: dict[str, bytes] = {}
-        for part in message.iter_parts():
-            name = part.get_param("name", header="content-disposition")
-            payload = part.get_payload(decode=True)
-            if isinstance(name, str) and isinstance(payload, bytes):
-                fields[name] = payload
+        fields = {name: payload for name, _, _, payload in multipart_parts(content_type, body)}
         media = fields.get("media")
         category = fields.get("media_category", b"").decode("utf-8", "replace")
         if not media:
@@ -870,11 +698,11 @@ class FakeX(LoopbackService):
         kind = image_type(media)  # herald's table: the kinds X takes as tweet_image
         if kind is None:
             return _invalid("media type unrecognized.", "media", "")
-        with self._lock:
+        with self.lock:
             media_id = str(next(self._ids))
             item = _Media(media_id, f"3_{media_id}", account.name, kind, len(media))
             self._media[media_id] = item
-        return _Response(
+        return Response(
             200,
             {
                 "data": {
@@ -887,30 +715,26 @@ class FakeX(LoopbackService):
             },
         )
 
-    def _media_metadata(self, body: bytes, account: _Account) -> _Response:
-        try:
-            request = json.loads(body or b"null")
-        except ValueError:
-            return _invalid("The request body is not valid JSON", "body", "")
-        if not isinstance(request, dict):
-            return _invalid("The request body must be a JSON object", "body", "")
+    def _media_metadata(self, body: bytes, account: _Account) -> Response:
+        request = _json_object(body)
+        if isinstance(request, Response):
+            return request
         media_id = str(request.get("id", ""))
         alt = ((request.get("metadata") or {}).get("alt_text") or {}).get("text")
         if not isinstance(alt, str) or not alt:
             return _invalid("`metadata.alt_text.text` is required", "metadata.alt_text", "")
         if len(alt) > 1000:
             return _invalid("Alt text is at most 1000 characters", "metadata.alt_text", len(alt))
-        with self._lock:
+        with self.lock:
             item = self._media.get(media_id)
             if item is None or item.account != account.name:
                 return _invalid(f"The media id [{media_id}] does not exist", "id", media_id)
             item.alt = alt
-        return _Response(
+        return Response(
             200, {"data": {"id": media_id, "associated_metadata": {"alt_text": {"text": alt}}}}
         )
 
-    def _user_posts(self, user_id: str, query: str) -> _Response:
-        params = dict(parse_qsl(query, keep_blank_values=True))
+    def _user_posts(self, user_id: str, params: Mapping[str, str]) -> Response:
         try:
             max_results = int(params.get("max_results", "10"))
         except ValueError:
@@ -929,9 +753,9 @@ class FakeX(LoopbackService):
                     bounds[name] = datetime.fromisoformat(params[name].replace("Z", "+00:00"))
                 except ValueError:
                     return _invalid(f"Invalid `{name}`", name, params[name])
-        with self._lock:
+        with self.lock:
             if not any(a.user_id == user_id for a in self._accounts.values()):
-                return _Response(
+                return Response(
                     200,
                     {
                         "errors": [
@@ -965,13 +789,13 @@ class FakeX(LoopbackService):
             meta["newest_id"], meta["oldest_id"] = page[0].id, page[-1].id
         if start + max_results < len(posts):
             meta["next_token"] = str(start + max_results)
-        return _Response(200, {"data": data, "meta": meta} if data else {"meta": meta})
+        return Response(200, {"data": data, "meta": meta} if data else {"meta": meta})
 
     def _visible(self, posts: list[PublishedPost]) -> list[PublishedPost]:
         """The posts the timeline shows by now: made at least `timeline_lag` ago."""
-        if not self._timeline_lag:
+        if not self.timeline_lag:
             return posts
-        horizon = self._clock().timestamp() - self._timeline_lag
+        horizon = self.visible_since()
         return [p for p in posts if p.created_at.timestamp() <= horizon]
 
     def _listed(self, post: PublishedPost, handle: str, fields: set[str]) -> dict[str, Any]:
@@ -979,7 +803,7 @@ class FakeX(LoopbackService):
         text, urls = self._rendered(post, handle)
         item: dict[str, Any] = {"id": post.id, "text": text, "edit_history_tweet_ids": [post.id]}
         if "created_at" in fields:
-            item["created_at"] = _iso(post.created_at)
+            item["created_at"] = iso_z(post.created_at)
         if "entities" in fields and urls:
             item["entities"] = {"urls": urls}
         return item
@@ -1009,50 +833,25 @@ class FakeX(LoopbackService):
 
     # -- control endpoints, for faults injected from another process --
 
-    def _control(self, method: str, path: str, body: bytes) -> _Response:
-        """`POST /__control/faults` {endpoint, kind, times, status, reset_at, reset_in, seconds,
-        accept, detail}; `DELETE /__control/faults`; `POST /__control/random_faults` {rate,
+    def posts_json(self) -> list[dict[str, Any]]:
+        return [p.to_json() for p in self.posts]
+
+    def control(self, method: str, path: str, request: Any) -> Response | None:
+        """X's own beside `herald_dev.fake_service`'s: `POST /__control/random_faults` {rate,
         seed, kinds, hang_seconds, burst_seconds}, `GET` it for the counts;
-        `POST /__control/timeline_lag` {seconds}; `POST /__control/latency` {seconds};
-        `POST /__control/reset`; `GET /__control/posts`, `/requests`, `/counts`."""
-        try:
-            request = json.loads(body) if body else {}
-        except ValueError:
-            return _Response(400, {"error": "body is not JSON"})
-        try:
-            if (method, path) == ("POST", "/__control/faults"):
-                options = {k: v for k, v in request.items() if k not in ("endpoint", "kind")}
-                self.fail_next(request["endpoint"], request["kind"], **options)
-                return _Response(204)
-            if (method, path) == ("DELETE", "/__control/faults"):
-                self.clear_faults()
-                return _Response(204)
-            if (method, path) == ("POST", "/__control/random_faults"):
-                options = {k: v for k, v in request.items() if k != "rate"}
-                if "burst_seconds" in options:
-                    options["burst_seconds"] = tuple(options["burst_seconds"])
-                self.set_random_faults(float(request["rate"]), **options)
-                return _Response(204)
-            if (method, path) == ("GET", "/__control/random_faults"):
-                return _Response(200, self.random_fault_counts)
-            if (method, path) == ("POST", "/__control/timeline_lag"):
-                self.set_timeline_lag(float(request["seconds"]))
-                return _Response(204)
-            if (method, path) == ("POST", "/__control/latency"):
-                self.set_latency(float(request["seconds"]))
-                return _Response(204)
-            if (method, path) == ("POST", "/__control/reset"):
-                self.reset()
-                return _Response(204)
-            if (method, path) == ("GET", "/__control/posts"):
-                return _Response(200, [p.to_json() for p in self.posts])
-            if (method, path) == ("GET", "/__control/requests"):
-                return _Response(200, [r.to_json() for r in self.requests])
-            if (method, path) == ("GET", "/__control/counts"):
-                return _Response(200, self.counts)
-        except (KeyError, TypeError, ValueError) as error:
-            return _Response(400, {"error": f"{type(error).__name__}: {error}"})
-        return _Response(404, {"error": f"no control {method} {path}"})
+        `POST /__control/latency` {seconds}."""
+        if (method, path) == ("POST", "/__control/random_faults"):
+            options = {k: v for k, v in request.items() if k != "rate"}
+            if "burst_seconds" in options:
+                options["burst_seconds"] = tuple(options["burst_seconds"])
+            self.set_random_faults(float(request["rate"]), **options)
+            return Response(204)
+        if (method, path) == ("GET", "/__control/random_faults"):
+            return Response(200, self.random_fault_counts)
+        if (method, path) == ("POST", "/__control/latency"):
+            self.set_latency(float(request["seconds"]))
+            return Response(204)
+        return None
 
 
 _CLI_EPILOG = f"""\
@@ -1075,20 +874,14 @@ control (from any process, no signature needed):
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m herald_dev.fake_x`: serve the fake until interrupted."""
-    from herald.credentials import CredentialsError, load_credentials_file
-
-    parser = argparse.ArgumentParser(
-        prog="python -m herald_dev.fake_x",
-        description="Serve a fake X API v2 (OAuth 1.0a checked) until interrupted.",
-        epilog=_CLI_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_host_option(parser)
-    parser.add_argument("--port", type=int, default=8787, help="port (0: any free port)")
-    parser.add_argument(
-        "--credentials",
-        metavar="FILE",
-        help='JSON in the secret\'s shape: {"x": {"<account>": {four OAuth 1.0a keys}}}',
+    parser = fake_parser(
+        "python -m herald_dev.fake_x",
+        "Serve a fake X API v2 (OAuth 1.0a checked) until interrupted.",
+        _CLI_EPILOG,
+        port=8787,
+        credentials_help=(
+            'JSON in the secret\'s shape: {"x": {"<account>": {four OAuth 1.0a keys}}}'
+        ),
     )
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
     parser.add_argument(
@@ -1096,28 +889,16 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="list posts exactly as posted (default: t.co links and entities, as X does)",
     )
-    parser.add_argument("--verbose", action="store_true", help="log each request on stderr")
-    args = parser.parse_args(argv)
-    try:
-        secret = load_credentials_file(args.credentials) if args.credentials else {}
-    except CredentialsError as error:
-        print(f"fake X: {error}", file=sys.stderr)
-        return 2
-    host, extra_hosts = parse_hosts(args.host)
-    fake = FakeX(
-        secret,
-        host=host,
-        port=args.port,
-        extra_hosts=extra_hosts,
-        render_like_x=not args.verbatim,
-        verbose=args.verbose,
-    ).start()
+    return serve_from_cli(
+        parser, argv, name="fake X", section="x", banner="fake X API", build=_build
+    )
+
+
+def _build(args: argparse.Namespace, secret: dict[str, Any], common: dict[str, Any]) -> FakeX:
+    """The fake the command line asks for: its latency, and whether posts read back verbatim."""
+    fake = FakeX(secret, render_like_x=not args.verbatim, **common)
     fake.set_latency(args.latency)
-    accounts = ", ".join(sorted(secret.get("x") or {})) or "none"
-    where = ", ".join(fake.urls)
-    print(f"fake X API listening on {where} (accounts: {accounts})", flush=True)
-    fake.serve_until_stopped()
-    return 0
+    return fake
 
 
 if __name__ == "__main__":
