@@ -547,10 +547,10 @@ class _Tick:
         self.sent_ids = sent_ids
         self._lock = Lock()
 
-    def time_for(self, channel: Channel) -> bool:
+    def time_for(self, channel: Channel, margin: float = 0.0) -> bool:
         """Whether a create call on `channel`, and recording its outcome, fit in the time
-        left (always, outside Lambda)."""
-        budget = channel.create_seconds + RECORD_SECONDS
+        left, with `margin` to spare (always, outside Lambda)."""
+        budget = channel.create_seconds + RECORD_SECONDS + margin
         return self.remaining is None or self.remaining() >= budget
 
     def sent_id(self, key: DeliveryKey) -> PostRef | None:
@@ -592,8 +592,7 @@ class _Ahead:
         if record is not None or delivery.parent_key is not None:
             return
         engine, tick = self.engine, self.tick
-        needed = engine.safety_margin + engine.channels[delivery.key.channel].create_seconds
-        if tick.remaining is not None and tick.remaining() < needed + RECORD_SECONDS:
+        if not tick.time_for(engine.channels[delivery.key.channel], engine.safety_margin):
             return  # it might not be reached this tick: claim it then, or next tick
         token = uuid.uuid4().hex
         self._made[delivery.key] = self.side.submit(engine._claim, delivery, None, token, tick)

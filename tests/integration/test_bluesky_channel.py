@@ -300,6 +300,23 @@ def _engine(plan: LoadedPlan, ledger: DynamoLedger, channel: BlueskyChannel) -> 
     return Engine(plan, ledger, {"bluesky": channel})
 
 
+def _faulted(
+    folder: Path,
+    ledger: DynamoLedger,
+    account: PdsAccount,
+    text: str,
+    channel: BlueskyChannel,
+    proxy: FaultProxy,
+    fault: Any,
+    **options: Any,
+) -> tuple[Engine, DeliveryKey]:
+    """An engine for one post of `text`, whose next create call through `proxy` meets
+    `fault` (with its `options`); and the post's delivery key."""
+    plan = one_post(folder, account, text)
+    proxy.fail_next(CREATE, fault, **options)
+    return _engine(plan, ledger, channel), plan.deliveries[0].key
+
+
 def test_an_unknown_after_the_record_was_written_is_settled_with_no_second_post(
     tmp_path: Path,
     ledger: DynamoLedger,
@@ -310,10 +327,10 @@ def test_an_unknown_after_the_record_was_written_is_settled_with_no_second_post(
 ) -> None:
     # Given the answer to the create call lost after the PDS wrote the record
     text = "Written, but its answer was lost on the way back #herald"
-    plan = one_post(tmp_path, bluesky_account, text)
-    engine = _engine(plan, ledger, make_channel(service=pds_proxy.url))
-    pds_proxy.fail_next(CREATE, DROP_AFTER_FORWARD)
-    key = plan.deliveries[0].key
+    channel = make_channel(service=pds_proxy.url)
+    engine, key = _faulted(
+        tmp_path, ledger, bluesky_account, text, channel, pds_proxy, DROP_AFTER_FORWARD
+    )
 
     # When it is published, then the next tick settles it
     engine.tick(DUE)
@@ -344,10 +361,10 @@ def test_an_unknown_before_the_record_was_written_is_sent_again_with_the_same_ke
 ) -> None:
     # Given the create call's connection dropped before it reached the PDS
     text = "Lost before it reached the server, sent again under its key"
-    plan = one_post(tmp_path, bluesky_account, text)
-    engine = _engine(plan, ledger, make_channel(service=pds_proxy.url))
-    pds_proxy.fail_next(CREATE, DROP_BEFORE_FORWARD)
-    key = plan.deliveries[0].key
+    channel = make_channel(service=pds_proxy.url)
+    engine, key = _faulted(
+        tmp_path, ledger, bluesky_account, text, channel, pds_proxy, DROP_BEFORE_FORWARD
+    )
 
     # When it is published, then settled over the next ticks
     engine.tick(DUE)
@@ -375,11 +392,10 @@ def test_a_timeout_after_sending_is_unknown_and_settled_by_get_record(
 ) -> None:
     # Given the PDS's answer held back past the channel's read timeout
     text = "Written while herald stopped waiting for the answer"
-    plan = one_post(tmp_path, bluesky_account, text)
     channel = make_channel(service=pds_proxy.url, read_timeout=1.0)
-    engine = _engine(plan, ledger, channel)
-    pds_proxy.fail_next(CREATE, HOLD_AFTER_FORWARD, hold=3.0)
-    key = plan.deliveries[0].key
+    engine, key = _faulted(
+        tmp_path, ledger, bluesky_account, text, channel, pds_proxy, HOLD_AFTER_FORWARD, hold=3.0
+    )
 
     # When it is published and settled
     engine.tick(DUE)
