@@ -764,16 +764,33 @@ def test_the_function_ledger_client_has_a_connection_for_every_concurrent_write(
     from herald.engine import MAX_WORKERS
 
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-2")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     client = DynamoLedger("herald-ledger").client
     config: Any = client.meta.config
     # Then a busy tick's writers (each account queue and its two side workers) each have a
-    # connection, the SDK retries throttling, and DynamoDB alone checks the requests
+    # connection, the SDK retries throttling, DynamoDB alone checks the requests, and the
+    # User-Agent names herald (given once, not rebuilt for every request)
     assert config.max_pool_connections >= 3 * MAX_WORKERS
     assert config.retries == {"mode": "standard", "total_max_attempts": 4}
     assert (config.connect_timeout, config.read_timeout) == (2.0, 5.0)
     from botocore.validate import ParamValidationDecorator
 
     assert not isinstance(client._serializer, ParamValidationDecorator)  # type: ignore[attr-defined]
+    sent: list[str] = []
+
+    class Stop(Exception):
+        pass
+
+    def capture(request: Any, **kwargs: Any) -> None:
+        sent.append(request.headers["User-Agent"].decode())
+        raise Stop
+
+    client.meta.events.register("before-send.dynamodb", capture)
+    for _ in range(2):
+        with pytest.raises(Stop):
+            client.get_item(TableName="herald-ledger", Key={"pk": {"S": "a"}, "sk": {"S": "b"}})
+    assert sent[0] == sent[1] and sent[0].startswith("herald/0.")
 
 
 def remember_asked_keys(client: DynamoDBClient, table: str) -> None:
