@@ -12,9 +12,9 @@ from herald_dev.dynamodb_local import TEMPLATE, make_client, running
 
 
 @contextmanager
-def dynamodb_table() -> Iterator[tuple[Any, str]]:
+def dynamodb_table() -> Iterator[tuple[Any, str, int]]:
     """A DynamoDB client on a fresh DynamoDB Local, configured as the function's ledger
-    client is, and a new ledger table's name."""
+    client is, a new ledger table's name, and the process id of DynamoDB Local's Java."""
     from herald.ledger.dynamodb import client_settings
     from herald.ledger.table import create_table, table_definition_from_template
 
@@ -22,4 +22,4 @@ def dynamodb_table() -> Iterator[tuple[Any, str]]:
         client = make_client(server.endpoint, **client_settings())  # the function's settings
         table = f"herald-bench-{uuid.uuid4().hex[:8]}"
         create_table(client, table, table_definition_from_template(TEMPLATE))
-        yield client, table
+        yield client, table, server.process.pid
