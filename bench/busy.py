@@ -85,8 +85,8 @@ class MemoryTransport:
 
 
 def _campaigns(folder: Path) -> list[str]:
-    """A warm-up minute, then twice MEASURED busy minutes an hour apart (the stand-ins
-    sharing every core, then on a core of their own), each POSTS per account."""
+    """A warm-up minute, then twice MEASURED busy minutes an hour apart (the stand-ins on
+    a core of their own, then sharing every core), each POSTS per account."""
     accounts = [f"acct-{n:02d}" for n in range(ACCOUNTS)]
     rounds = [("warm-up", 0)] + [(f"busy-{n}", n) for n in range(1, 2 * MEASURED + 1)]
     for round_, hours in rounds:
@@ -292,8 +292,8 @@ def _measure(
         _secret(accounts),
         {a: {"handle": a.replace("-", "")} for a in accounts},
         warm_at,
+        tuple(warm_at + timedelta(hours=n) for n in range(1, MEASURED + 1)),
         tuple(warm_at + timedelta(hours=n) for n in range(MEASURED + 1, 2 * MEASURED + 1)),
-        tuple(warm_at + timedelta(hours=n) for n in range(1, MEASURED + 1)),  # measured first
         workers,
     )
     return _measure_quick(round_, folder) if quick else _measure_live(round_)
@@ -411,9 +411,9 @@ def fake_x_process(secret: Mapping[str, Any]) -> Iterator[FakeXProcess]:
 
 def _measure_live(round_: Round) -> dict[str, Any]:
     """The busy tick on DynamoDB Local and the fake X API with LATENCY added per request:
-    a warm-up minute, MEASURED busy minutes sharing every core, then, with the stand-ins on
-    a core of their own, MEASURED busy minutes (the median one reported, its counts per
-    minute), the channel's own floor and the same minutes on SQLite."""
+    a warm-up minute; then, with the stand-ins on a core of their own, MEASURED busy
+    minutes (the median one reported, its counts per minute), the channel's own floor and
+    the same minutes on SQLite; then MEASURED busy minutes sharing every core."""
     from bench.cores import apart
     from bench.dynamodb import dynamodb_table
     from herald.channels.x import XChannel
@@ -426,15 +426,17 @@ def _measure_live(round_: Round) -> dict[str, Any]:
         timed = TimingProxy(ledger)
         engine = round_.engine(timed, channel)
         warmup, _ = _tick(engine, round_.warm_at)
-        shared = [_measured_minute(engine, timed, at) for at in round_.shared_times]
         with apart([java, fake.pid]) as separated:
             ledger.requests.clear()
             before = sum(fake.counts.values())
             minutes = [_measured_minute(engine, timed, at) for at in round_.busy_times]
             x_requests = sum(fake.counts.values()) - before
+            requests = Counter(ledger.requests)  # the measured minutes' own
+            reads, writes = ledger.reads, ledger.writes
             floors = [_channel_alone(channel, list(round_.handles), n) for n in range(MEASURED)]
             fake.reset()
             in_process = _on_sqlite(round_, channel)
+        shared = [_measured_minute(engine, timed, at) for at in round_.shared_times]
         channel.close()
     median = sorted(minutes, key=lambda minute: minute["seconds"])[len(minutes) // 2]
     return dict(
@@ -442,9 +444,9 @@ def _measure_live(round_: Round) -> dict[str, Any]:
         workers=round_.workers,
         warmup_seconds=warmup,
         ticks=[minute["seconds"] for minute in minutes],
-        reads=ledger.reads / MEASURED,
-        writes=ledger.writes / MEASURED,
-        operations={op: n // MEASURED for op, n in ledger.requests.items()},
+        reads=reads / MEASURED,
+        writes=writes / MEASURED,
+        operations={op: n // MEASURED for op, n in requests.items()},
         x_requests=x_requests / MEASURED,
         published=min(minute["published"] for minute in minutes + shared),
         apart=separated,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -133,6 +133,7 @@ class Engine:
         self._last_reconcile: dict[DeliveryKey, datetime] = {}
         self._last_audit: datetime | None = None
         self._lock = Lock()
+        self._workers = _Workers(max_workers)
 
     # ---- the tick ----------------------------------------------------------------------
 
@@ -169,10 +170,9 @@ class Engine:
     ) -> None:
         summary.examined = len(window)
         try:
-            with ThreadPoolExecutor(max_workers=1) as reader:  # both reads in one round trip
-                paused = reader.submit(self.ledger.pauses)
-                records = self.ledger.get_many([d.key for d in window])
-                pauses = {p.scope: p for p in paused.result()}
+            paused = self._workers.reader.submit(self.ledger.pauses)  # both reads at once
+            records = self.ledger.get_many([d.key for d in window])
+            pauses = {p.scope: p for p in paused.result()}
         except Exception as error:  # throttled or unreachable: nothing was claimed; next tick
             summary.ledger_unavailable = True
             for delivery in window:
@@ -199,17 +199,17 @@ class Engine:
         queues = list(by_account.values())
         if not queues:
             return
-        workers = min(self.max_workers, len(queues))
-        # The side pool makes each queue's next claim and last SENT write while its create
-        # call is in flight; leaving it waits for every one of them.
-        with ThreadPoolExecutor(max_workers=2 * workers) as side:
-            if len(queues) == 1:
-                self._publish_queue(queues[0], tick, side)
-            else:
-                with ThreadPoolExecutor(max_workers=workers) as pool:
-                    futures = [pool.submit(self._publish_queue, q, tick, side) for q in queues]
-                    for future in futures:
-                        future.result()
+        # The side workers make each queue's next claim and last SENT write while its create
+        # call is in flight; a queue ends once every one of them is done.
+        side = self._workers.side
+        if len(queues) == 1:
+            self._publish_queue(queues[0], tick, side)
+            return
+        futures = [
+            self._workers.accounts.submit(self._publish_queue, q, tick, side) for q in queues
+        ]
+        for future in futures:
+            future.result()
 
     def _triage(
         self, delivery: Delivery, record: Record | None, tick: _Tick, pauses: dict[str, Pause]
@@ -267,6 +267,7 @@ class Engine:
             self._publish_in_order(queue, tick, ahead)
         finally:  # a claim made ahead and not reached (the queue stopped) is given back
             ahead.release_all("not sent: the account's queue stopped; claimed again next tick")
+            ahead.wait_for_writes()
 
     def _publish_in_order(
         self, queue: Sequence[tuple[Delivery, Record | None]], tick: _Tick, ahead: _Ahead
@@ -584,6 +585,7 @@ class _Ahead:
         self.engine, self.tick, self.side, self.queue = engine, tick, side, queue
         self.position = 0
         self._made: dict[DeliveryKey, Future[_Claimed | None]] = {}
+        self._writes: list[Future[PostRef | None]] = []
 
     def claim_next(self) -> None:
         if self.position + 1 >= len(self.queue):
@@ -620,6 +622,27 @@ class _Ahead:
         """Every claim still made ahead, given back (the queue stopped before them)."""
         for key in list(self._made):
             self.release(key, reason)
+
+    def writing(self, write: Future[PostRef | None]) -> None:
+        """An outcome being written on the side (`_Call._write` reports its own errors)."""
+        self._writes.append(write)
+
+    def wait_for_writes(self) -> None:
+        """Until every outcome written on the side is on record: the tick returns then."""
+        wait(self._writes)
+
+
+class _Workers:
+    """The engine's threads, started on its first busy tick and kept for the next ones (a
+    warm Lambda container's): one for each account queue, two side workers for each, and
+    one for the tick's second read. Starting forty threads afresh in every busy tick held
+    up its first create calls, as each start waits for the interpreter's lock. An idle
+    worker waits on its queue and costs nothing; they end with the engine."""
+
+    def __init__(self, max_workers: int) -> None:
+        self.accounts = ThreadPoolExecutor(max_workers, thread_name_prefix="herald-account")
+        self.side = ThreadPoolExecutor(2 * max_workers, thread_name_prefix="herald-side")
+        self.reader = ThreadPoolExecutor(1, thread_name_prefix="herald-read")
 
 
 def _first_attempt(record: Record) -> datetime | None:
@@ -707,7 +730,7 @@ class _Call:
             # The post is out and its id known: the account's next delivery (a reply to it
             # included) need not wait for the record. Were the worker to die first, the
             # ATTEMPTING record becomes UNKNOWN and the read-back finds the post.
-            self.ahead.side.submit(self._write, outcome)
+            self.ahead.writing(self.ahead.side.submit(self._write, outcome))
             return PostRef(outcome.remote_id or "", outcome.cid)
         return self._write(outcome)
 

@@ -6,6 +6,7 @@ and is given back for the next tick."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ from herald.delivery import DeliveryKey
 from herald.engine import LEASE, Engine, Event
 from herald.ledger import Record, State
 from herald.ledger.sqlite import SqliteLedger
-from herald.plan import LoadedPlan
+from herald.plan import LoadedPlan, load_plan_strict
 from tests.unit.test_engine import ScriptedChannel
 
 CAMPAIGN = """\
@@ -194,3 +195,53 @@ def test_the_tick_reads_records_and_pauses_before_any_claim(
     assert states(ledger) == {}
     assert summary.examined == 4
     assert datetime.now(UTC) > T0  # the tick used the event's time, not the clock
+
+
+TWO_ACCOUNTS = """\
+campaign: busy
+title: Busy
+timezone: Europe/London
+max_lateness: 15m
+accounts:
+  x:
+    main: {handle: Main}
+    other: {handle: Other}
+posts:
+  - id: nine
+    at: 2021-02-09 09:00
+    text: "Nine o'clock"
+  - id: ten
+    at: 2021-02-09 10:00
+    text: "Ten o'clock"
+"""
+
+
+class ThreadNoting(ScriptedChannel):
+    """Notes the thread each create call is made on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: list[int] = []
+
+    def publish(self, *args: Any, **kwargs: Any) -> Any:
+        self.threads.append(threading.get_ident())
+        return super().publish(*args, **kwargs)
+
+
+def test_busy_ticks_reuse_the_engine_threads_instead_of_starting_new_ones(
+    tmp_path: Path, ledger: SqliteLedger
+) -> None:
+    # Given two accounts, each with a post at nine and a post at ten
+    (tmp_path / "busy.yaml").write_text(TWO_ACCOUNTS, encoding="utf-8")
+    channel = ThreadNoting()
+    engine = Engine(load_plan_strict([tmp_path / "busy.yaml"]), ledger, {"x": channel})
+    # When nine o'clock and ten o'clock tick
+    assert engine.tick(T0).counts["Published"] == 2
+    at_nine = set(channel.threads)
+    started = threading.active_count()
+    assert engine.tick(T0 + timedelta(hours=1)).counts["Published"] == 2
+    # Then the accounts were published side by side at nine, and at ten on the same
+    # threads, with no thread started for the second tick
+    assert len(at_nine) == 2 and threading.get_ident() not in at_nine
+    assert set(channel.threads[2:]) <= at_nine
+    assert threading.active_count() == started
