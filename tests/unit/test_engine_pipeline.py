@@ -221,10 +221,10 @@ class ThreadNoting(ScriptedChannel):
 
     def __init__(self) -> None:
         super().__init__()
-        self.threads: list[int] = []
+        self.threads: list[threading.Thread] = []
 
     def publish(self, *args: Any, **kwargs: Any) -> Any:
-        self.threads.append(threading.get_ident())
+        self.threads.append(threading.current_thread())
         return super().publish(*args, **kwargs)
 
 
@@ -238,10 +238,10 @@ def test_busy_ticks_reuse_the_engine_threads_instead_of_starting_new_ones(
     # When nine o'clock and ten o'clock tick
     assert engine.tick(T0).counts["Published"] == 2
     at_nine = set(channel.threads)
-    before = {thread.ident for thread in threading.enumerate()}
+    before = set(threading.enumerate())
     assert engine.tick(T0 + timedelta(hours=1)).counts["Published"] == 2
     # Then the accounts were published side by side at nine, and at ten on the same
     # threads, with no thread started for the second tick
-    assert len(at_nine) == 2 and threading.get_ident() not in at_nine
+    assert len(at_nine) == 2 and threading.current_thread() not in at_nine
     assert set(channel.threads[2:]) <= at_nine
-    assert {thread.ident for thread in threading.enumerate()} <= before
+    assert set(threading.enumerate()) <= before
