@@ -103,7 +103,8 @@ def run(quick: bool = False) -> Section:
         "Busy tick",
         f"{POSTS * ACCOUNTS} deliveries due in the same minute across {ACCOUNTS} accounts "
         f"({POSTS} posts × {ACCOUNTS} accounts, no media), published by the real engine and "
-        "X channel (tweepy) to the fake X API (a process of its own) over HTTP on 127.0.0.1 with "
+        "X channel (tweepy) to the fake X API (a process of its own, keeping connections open "
+        "as X does) over HTTP on 127.0.0.1 with "
         f"{LATENCY * 1000:.0f} ms added to every request, the ledger on DynamoDB Local. A "
         "first busy minute warms the container (imports, clients, connections); then "
         f"{MEASURED} busy minutes an hour apart are measured, and the median one reported. "
@@ -396,7 +397,7 @@ def fake_x_process(secret: Mapping[str, Any]) -> Iterator[FakeXProcess]:
         keys = Path(name) / "credentials.json"
         keys.write_text(json.dumps(secret), encoding="utf-8")
         command = [sys.executable, "-m", "herald_dev.fake_x", "--port", "0"]
-        command += ["--credentials", str(keys), "--latency", str(LATENCY)]
+        command += ["--credentials", str(keys), "--latency", str(LATENCY), "--keep-alive"]
         process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         try:
             line = process.stdout.readline() if process.stdout else ""

@@ -24,9 +24,11 @@ Only the standard library is used, so a fake cannot share a bug with the client'
 from __future__ import annotations
 
 import argparse
+import contextlib
 import email.parser
 import email.policy
 import json
+import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -245,7 +247,19 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     timeout = 5  # a client that connects and says nothing cannot hold a thread for long
-    protocol_version = "HTTP/1.0"  # one request per connection: nothing idles at shutdown
+    protocol_version = "HTTP/1.0"  # one request per connection, unless the fake keeps them
+
+    def setup(self) -> None:
+        super().setup()
+        if self.server.fake.keep_alive:  # HTTP/1.1: the client may send the next request
+            self.protocol_version = "HTTP/1.1"
+            # headers and body leave at once, not held for the client's delayed ACK
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, True)
+        self.server.fake.connection_opened(self.connection)
+
+    def finish(self) -> None:
+        self.server.fake.connection_closed(self.connection)
+        super().finish()
 
     def do_GET(self) -> None:
         self.server.fake.handle(self)
@@ -273,6 +287,7 @@ class ServerOptions(TypedDict, total=False):
     clock: Callable[[], datetime] | None
     max_hang: float
     verbose: bool
+    keep_alive: bool
 
 
 class FakeServer[F: BaseFault](LoopbackService):
@@ -294,8 +309,13 @@ class FakeServer[F: BaseFault](LoopbackService):
         clock: Callable[[], datetime] | None = None,
         max_hang: float = 60.0,
         verbose: bool = False,
+        keep_alive: bool = False,
     ) -> None:
         super().__init__(host, port, extra_hosts)
+        # Keep each connection open for the client's next request, as the real services
+        # do (HTTP/1.1); off, each request has a connection of its own (HTTP/1.0).
+        self.keep_alive = keep_alive
+        self._connections: set[socket.socket] = set()
         self.clock = clock or (lambda: datetime.now(UTC))
         self.max_hang = max_hang
         self.verbose = verbose
@@ -367,6 +387,18 @@ class FakeServer[F: BaseFault](LoopbackService):
 
     def _before_shutdown(self) -> None:
         self._wake.set()
+        with self.lock:  # a kept connection waiting for its next request ends now
+            for connection in self._connections:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RD)
+
+    def connection_opened(self, connection: socket.socket) -> None:
+        with self.lock:
+            self._connections.add(connection)
+
+    def connection_closed(self, connection: socket.socket) -> None:
+        with self.lock:
+            self._connections.discard(connection)
 
     # -- inspection and steering --
 
@@ -667,6 +699,11 @@ def serve_from_cli(
     from herald.credentials import CredentialsError, load_credentials_file
 
     parser.add_argument("--verbose", action="store_true", help="log each request on stderr")
+    parser.add_argument(
+        "--keep-alive",
+        action="store_true",
+        help="keep each connection open for the next request (HTTP/1.1), as the real API does",
+    )
     args = parser.parse_args(argv)
     try:
         secret = load_credentials_file(args.credentials) if args.credentials else {}
@@ -674,7 +711,13 @@ def serve_from_cli(
         print(f"{name}: {error}", file=sys.stderr)
         return 2
     host, extra_hosts = parse_hosts(args.host)
-    common = {"host": host, "port": args.port, "extra_hosts": extra_hosts, "verbose": args.verbose}
+    common = {
+        "host": host,
+        "port": args.port,
+        "extra_hosts": extra_hosts,
+        "verbose": args.verbose,
+        "keep_alive": args.keep_alive,
+    }
     fake = build(args, secret, common).start()
     accounts = ", ".join(sorted(secret.get(section) or {})) or "none"
     print(f"{banner} listening on {', '.join(fake.urls)} (accounts: {accounts})", flush=True)

@@ -426,3 +426,35 @@ def test_the_command_line_serves_the_credentials_file(tmp_path: Path) -> None:
     assert "hertspolice, saferinternet" in served.banner
     assert response.status_code == 200
     assert served.returncode == 0
+
+
+@pytest.mark.parametrize("keep_alive", [True, False])
+def test_keep_alive_serves_a_clients_next_request_on_the_same_connection(
+    keep_alive: bool,
+) -> None:
+    # Given a fake that keeps connections open (as X does), or one that does not
+    import http.client
+
+    fake = FakeX(X_SECRET, keep_alive=keep_alive).start()
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", int(fake.url.rsplit(":", 1)[1]))
+        answers = []
+        sockets = []
+        # When one client connection asks twice
+        for _ in range(2):
+            signed = requests.Request("GET", f"{fake.url}/2/users/me", auth=oauth()).prepare()
+            connection.request("GET", "/2/users/me", headers=dict(signed.headers))
+            response = connection.getresponse()
+            answers.append((response.status, response.version, response.read()))
+            sockets.append(connection.sock)
+        connection.close()
+    finally:
+        fake.stop()
+    # Then both are answered: kept open, over one HTTP/1.1 connection; else over HTTP/1.0,
+    # the connection closed after each answer
+    assert [status for status, _, _ in answers] == [200, 200]
+    assert all(version == (11 if keep_alive else 10) for _, version, _ in answers)
+    if keep_alive:
+        assert sockets[0] is not None and sockets[0] is sockets[1]
+    else:
+        assert sockets == [None, None]
