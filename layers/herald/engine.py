@@ -15,14 +15,14 @@ A tick with nothing due returns at once: no ledger read, no network, no Jinja, n
 from __future__ import annotations
 
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from threading import Lock
-from typing import Protocol
+from typing import Any, Protocol
 
 from herald.channels import (
     Channel,
@@ -582,7 +582,8 @@ class _Ahead:
         side: Executor,
         queue: Sequence[tuple[Delivery, Record | None]],
     ) -> None:
-        self.engine, self.tick, self.side, self.queue = engine, tick, side, queue
+        self.engine, self.tick, self.queue = engine, tick, queue
+        self.side = _Lane(side)
         self.position = 0
         self._made: dict[DeliveryKey, Future[_Claimed | None]] = {}
         self._writes: list[Future[PostRef | None]] = []
@@ -632,16 +633,54 @@ class _Ahead:
         wait(self._writes)
 
 
+class _Lane(Executor):
+    """One account queue's side work (its claims made ahead, its SENT writes), run in the
+    order given, one task at a time, on the engine's side workers. An account needs no
+    more at once: its next claim has a whole create call's time. Fewer threads then wait
+    for the interpreter's lock beside the account threads; with one per side task, a busy
+    tick took about 3% longer."""
+
+    def __init__(self, workers: Executor) -> None:
+        self._workers = workers
+        self._lock = Lock()
+        self._waiting: deque[tuple[Future[Any], Callable[[], Any]]] = deque()
+        self._running = False
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        with self._lock:
+            self._waiting.append((future, lambda: fn(*args, **kwargs)))
+            if self._running:
+                return future  # the worker running the lane takes it next
+            self._running = True
+        self._workers.submit(self._run)
+        return future
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                if not self._waiting:
+                    self._running = False
+                    return
+                future, task = self._waiting.popleft()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(task())
+            except BaseException as error:  # kept for whoever waits on it, as an executor does
+                future.set_exception(error)
+
+
 class _Workers:
     """The engine's threads, started on its first busy tick and kept for the next ones (a
-    warm Lambda container's): one for each account queue, two side workers for each, and
-    one for the tick's second read. Starting forty threads afresh in every busy tick held
+    warm Lambda container's): one for each account queue, one for its side work, and one
+    for the tick's second read. Starting some forty threads afresh in every busy tick held
     up its first create calls, as each start waits for the interpreter's lock. An idle
     worker waits on its queue and costs nothing; they end with the engine."""
 
     def __init__(self, max_workers: int) -> None:
         self.accounts = ThreadPoolExecutor(max_workers, thread_name_prefix="herald-account")
-        self.side = ThreadPoolExecutor(2 * max_workers, thread_name_prefix="herald-side")
+        self.side = ThreadPoolExecutor(max_workers, thread_name_prefix="herald-side")
         self.reader = ThreadPoolExecutor(1, thread_name_prefix="herald-read")
 
 

@@ -6,7 +6,9 @@ and is given back for the next tick."""
 
 from __future__ import annotations
 
+import itertools
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -238,10 +240,74 @@ def test_busy_ticks_reuse_the_engine_threads_instead_of_starting_new_ones(
     # When nine o'clock and ten o'clock tick
     assert engine.tick(T0).counts["Published"] == 2
     at_nine = set(channel.threads)
-    before = set(threading.enumerate())
     assert engine.tick(T0 + timedelta(hours=1)).counts["Published"] == 2
     # Then the accounts were published side by side at nine, and at ten on the same
-    # threads, with no thread started for the second tick
+    # threads, kept from nine o'clock rather than started afresh
     assert len(at_nine) == 2 and threading.current_thread() not in at_nine
     assert set(channel.threads[2:]) <= at_nine
-    assert set(threading.enumerate()) <= before
+
+
+class SlowSideWrites:
+    """The SQLite ledger, each claim and SENT write taking 20 ms; notes when each one made
+    by a side worker ran, and the order of the SENT writes."""
+
+    def __init__(self, ledger: SqliteLedger) -> None:
+        self._ledger = ledger
+        self.side_calls: list[tuple[float, float]] = []
+        self.sent_order: list[str] = []
+        self._lock = threading.Lock()
+
+    def _slowly(self, name: str, key: DeliveryKey, *args: Any, **kwargs: Any) -> Any:
+        start = time.monotonic()
+        threading.Event().wait(0.02)
+        result = getattr(self._ledger, name)(key, *args, **kwargs)
+        if threading.current_thread().name.startswith("herald-side"):
+            with self._lock:
+                self.side_calls.append((start, time.monotonic()))
+        return result
+
+    def claim(self, key: DeliveryKey, *args: Any, **kwargs: Any) -> Any:
+        return self._slowly("claim", key, *args, **kwargs)
+
+    def mark_sent(self, key: DeliveryKey, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            self.sent_order.append(key.post)
+        return self._slowly("mark_sent", key, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ledger, name)
+
+
+FOUR_POSTS = """\
+campaign: busy
+title: Busy
+timezone: Europe/London
+max_lateness: 15m
+accounts:
+  x:
+    main: {handle: Main}
+posts:
+""" + "".join(
+    f'  - id: p{n}\n    at: 2021-02-09 09:00\n    text: "Post {n} of the minute"\n'
+    for n in range(4)
+)
+
+
+def test_an_accounts_side_work_runs_one_task_at_a_time_in_order(
+    tmp_path: Path, ledger: SqliteLedger, channel: ScriptedChannel
+) -> None:
+    # Given one account with four posts due together, and a ledger whose writes take a
+    # while, so that a SENT write and the next claim made ahead would overlap
+    (tmp_path / "busy.yaml").write_text(FOUR_POSTS, encoding="utf-8")
+    slow = SlowSideWrites(ledger)
+    engine = Engine(load_plan_strict([tmp_path / "busy.yaml"]), slow, {"x": channel})
+    # When the minute ticks
+    assert engine.tick(T0).counts["Published"] == 4
+    # Then the side work (three claims made ahead, the SENT writes) ran one task at a time
+    calls = sorted(slow.side_calls)
+    assert len(calls) >= 6
+    assert all(end <= next_start for (_, end), (next_start, _) in itertools.pairwise(calls))
+    # and the SENT writes were made in the order the posts went out
+    published = [f"p{text.split()[1]}" for text in channel.texts()]
+    assert slow.sent_order == published == ["p0", "p1", "p2", "p3"]
+    assert set(states(ledger).values()) == {State.SENT}
