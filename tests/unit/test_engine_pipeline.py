@@ -311,3 +311,74 @@ def test_an_accounts_side_work_runs_one_task_at_a_time_in_order(
     published = [f"p{text.split()[1]}" for text in channel.texts()]
     assert slow.sent_order == published == ["p0", "p1", "p2", "p3"]
     assert set(states(ledger).values()) == {State.SENT}
+
+
+class SlowFirstClaim:
+    """The SQLite ledger, the claim of `slow` taking 50 ms; notes when each claim began."""
+
+    def __init__(self, ledger: SqliteLedger, slow: DeliveryKey) -> None:
+        self._ledger = ledger
+        self.slow = slow
+        self.began: dict[str, float] = {}
+
+    def claim(self, key: DeliveryKey, *args: Any, **kwargs: Any) -> Any:
+        self.began[f"{key.account}/{key.post}"] = time.monotonic()
+        if key == self.slow:
+            threading.Event().wait(0.05)
+        return self._ledger.claim(key, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ledger, name)
+
+
+class CallTimes(ScriptedChannel):
+    """Each create call taking 100 ms, as a network's do; notes when each account's calls
+    were made."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls_at: dict[str, list[float]] = {}
+
+    def publish(self, account: str, *args: Any, **kwargs: Any) -> Any:
+        self.calls_at.setdefault(account, []).append(time.monotonic())
+        outcome = super().publish(account, *args, **kwargs)  # calls before_create first
+        threading.Event().wait(0.1)
+        return outcome
+
+
+TWO_AT_NINE = """\
+campaign: busy
+title: Busy
+timezone: Europe/London
+max_lateness: 15m
+accounts:
+  x:
+    main: {handle: Main}
+    other: {handle: Other}
+posts:
+  - id: first
+    at: 2021-02-09 09:00
+    text: "First at nine"
+  - id: second
+    at: 2021-02-09 09:00
+    text: "Second at nine"
+"""
+
+
+def test_a_claim_made_ahead_waits_until_every_account_has_made_its_first_call(
+    tmp_path: Path, ledger: SqliteLedger
+) -> None:
+    # Given two accounts with two posts each, one account's first claim slow to answer
+    (tmp_path / "busy.yaml").write_text(TWO_AT_NINE, encoding="utf-8")
+    slow = SlowFirstClaim(ledger, DeliveryKey("busy", "first", "x", "other"))
+    channel = CallTimes()
+    engine = Engine(load_plan_strict([tmp_path / "busy.yaml"]), slow, {"x": channel})
+    # When the minute ticks
+    assert engine.tick(T0).counts["Published"] == 4
+    # Then the other account's first claim was slow; the main account's second post was
+    # claimed ahead, during its first call, but only once the other had made its first
+    # call, so that claim never competed with the other's first
+    assert channel.calls_at["other"][0] - slow.began["other/first"] >= 0.05
+    assert channel.calls_at["main"][0] < channel.calls_at["other"][0]
+    assert channel.calls_at["other"][0] <= slow.began["main/second"] < channel.calls_at["main"][1]
+    assert set(states(ledger).values()) == {State.SENT}
