@@ -115,6 +115,9 @@ def layout() -> tuple[Path, Path | None, str]:
         if not ((handler / "app.py").exists() and layer.is_dir()):
             reasons.append(f"{build.relative_to(REPO_ROOT)} is absent")
             continue
+        if not _built_from_these_sources(layer):
+            reasons.append(f"{build.relative_to(REPO_ROOT)} was built from other sources")
+            continue
         probe = subprocess.run(
             [sys.executable, "-S", "-c", "import pydantic_core, herald.campaign, boto3"],
             env={**_env(), "PYTHONPATH": os.pathsep.join([str(layer), _stdlib_boto3_path()])},
@@ -127,6 +130,18 @@ def layout() -> tuple[Path, Path | None, str]:
         reason = (probe.stderr.strip().splitlines() or ["import failed"])[-1]
         reasons.append(f"{build.relative_to(REPO_ROOT)} does not import here ({reason})")
     return REPO_ROOT / "functions" / "publisher", None, f"the source tree: {'; '.join(reasons)}"
+
+
+def _built_from_these_sources(layer: Path) -> bool:
+    """Whether the built layer's herald package is the source tree's, file for file (a
+    build left from an earlier commit would measure that commit's code)."""
+    sources = REPO_ROOT / "layers" / "herald"
+    built = layer / "herald"
+    for source in sources.rglob("*.py"):
+        copy = built / source.relative_to(sources)
+        if not copy.is_file() or copy.read_bytes() != source.read_bytes():
+            return False
+    return True
 
 
 def _stdlib_boto3_path() -> str:
