@@ -768,9 +768,9 @@ def test_the_function_ledger_client_has_a_connection_for_every_concurrent_write(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     client = DynamoLedger("herald-ledger").client
     config: Any = client.meta.config
-    # Then a busy tick's writers (each account queue and its two side workers) each have a
-    # connection, the SDK retries throttling, DynamoDB alone checks the requests, and the
-    # User-Agent names herald (given once, not rebuilt for every request)
+    # Then a busy tick's writers (the account threads, and up to twice as many side
+    # workers) each have a connection, the SDK retries throttling, DynamoDB alone checks
+    # the requests, and the User-Agent names herald (given once, not rebuilt per request)
     assert config.max_pool_connections >= 3 * MAX_WORKERS
     assert config.retries == {"mode": "standard", "total_max_attempts": 4}
     assert (config.connect_timeout, config.read_timeout) == (2.0, 5.0)

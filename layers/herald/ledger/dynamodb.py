@@ -46,9 +46,9 @@ BATCH_GET_LIMIT = 100
 RETRIES = {"mode": "standard", "max_attempts": 3}
 CONNECT_TIMEOUT = 2.0
 READ_TIMEOUT = 5.0
-# A busy tick writes from the engine's 16 account queues and their 32 side workers at once;
-# each keeps a connection of its own. (botocore's default pool of 10 would open and drop
-# connections under that load: a TLS handshake each.)
+# A busy tick writes from the engine's 16 account threads and its side workers (up to 32)
+# at once; each keeps a connection of its own. (botocore's default pool of 10 would open
+# and drop connections under that load: a TLS handshake each.)
 MAX_CONNECTIONS = 48
 
 _CLAIMABLE = (
