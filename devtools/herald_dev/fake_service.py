@@ -387,6 +387,8 @@ class FakeServer[F: BaseFault](LoopbackService):
 
     def _before_shutdown(self) -> None:
         self._wake.set()
+        if not self.keep_alive:
+            return
         with self.lock:  # a kept connection waiting for its next request ends now
             for connection in self._connections:
                 with contextlib.suppress(OSError):

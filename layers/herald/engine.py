@@ -171,7 +171,10 @@ class Engine:
         summary.examined = len(window)
         try:
             paused = self._workers.reader.submit(self.ledger.pauses)  # both reads at once
-            records = self.ledger.get_many([d.key for d in window])
+            try:
+                records = self.ledger.get_many([d.key for d in window])
+            finally:
+                wait([paused])  # neither read outlives the tick
             pauses = {p.scope: p for p in paused.result()}
         except Exception as error:  # throttled or unreachable: nothing was claimed; next tick
             summary.ledger_unavailable = True
@@ -209,6 +212,7 @@ class Engine:
         futures = [
             self._workers.accounts.submit(self._publish_queue, q, tick, side) for q in queues
         ]
+        wait(futures)  # every queue has ended (its writes made) before any error is raised
         for future in futures:
             future.result()
 

@@ -240,6 +240,7 @@ def test_busy_ticks_reuse_the_engine_threads_instead_of_starting_new_ones(
     # When nine o'clock and ten o'clock tick
     assert engine.tick(T0).counts["Published"] == 2
     at_nine = set(channel.threads)
+    threading.Event().wait(0.05)  # a pool's worker marks itself idle just after its task
     assert engine.tick(T0 + timedelta(hours=1)).counts["Published"] == 2
     # Then the accounts were published side by side at nine, and at ten on the same
     # threads, kept from nine o'clock rather than started afresh
@@ -314,17 +315,19 @@ def test_an_accounts_side_work_runs_one_task_at_a_time_in_order(
 
 
 class SlowFirstClaim:
-    """The SQLite ledger, the claim of `slow` taking 50 ms; notes when each claim began."""
+    """The SQLite ledger, the claim of `slow` taking `seconds`; notes when each claim
+    began."""
 
-    def __init__(self, ledger: SqliteLedger, slow: DeliveryKey) -> None:
+    def __init__(self, ledger: SqliteLedger, slow: DeliveryKey, seconds: float) -> None:
         self._ledger = ledger
         self.slow = slow
+        self.seconds = seconds
         self.began: dict[str, float] = {}
 
     def claim(self, key: DeliveryKey, *args: Any, **kwargs: Any) -> Any:
         self.began[f"{key.account}/{key.post}"] = time.monotonic()
         if key == self.slow:
-            threading.Event().wait(0.05)
+            threading.Event().wait(self.seconds)
         return self._ledger.claim(key, *args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
@@ -332,17 +335,18 @@ class SlowFirstClaim:
 
 
 class CallTimes(ScriptedChannel):
-    """Each create call taking 100 ms, as a network's do; notes when each account's calls
-    were made."""
+    """Each create call taking `seconds`, as a network's do; notes when each account's
+    calls were made."""
 
-    def __init__(self) -> None:
+    def __init__(self, seconds: float) -> None:
         super().__init__()
+        self.seconds = seconds
         self.calls_at: dict[str, list[float]] = {}
 
     def publish(self, account: str, *args: Any, **kwargs: Any) -> Any:
         self.calls_at.setdefault(account, []).append(time.monotonic())
         outcome = super().publish(account, *args, **kwargs)  # calls before_create first
-        threading.Event().wait(0.1)
+        threading.Event().wait(self.seconds)
         return outcome
 
 
@@ -370,15 +374,62 @@ def test_a_claim_made_ahead_waits_until_every_account_has_made_its_first_call(
 ) -> None:
     # Given two accounts with two posts each, one account's first claim slow to answer
     (tmp_path / "busy.yaml").write_text(TWO_AT_NINE, encoding="utf-8")
-    slow = SlowFirstClaim(ledger, DeliveryKey("busy", "first", "x", "other"))
-    channel = CallTimes()
+    slow = SlowFirstClaim(ledger, DeliveryKey("busy", "first", "x", "other"), 0.1)
+    channel = CallTimes(0.4)
     engine = Engine(load_plan_strict([tmp_path / "busy.yaml"]), slow, {"x": channel})
     # When the minute ticks
     assert engine.tick(T0).counts["Published"] == 4
     # Then the other account's first claim was slow; the main account's second post was
     # claimed ahead, during its first call, but only once the other had made its first
     # call, so that claim never competed with the other's first
-    assert channel.calls_at["other"][0] - slow.began["other/first"] >= 0.05
+    assert channel.calls_at["other"][0] - slow.began["other/first"] >= 0.1
     assert channel.calls_at["main"][0] < channel.calls_at["other"][0]
     assert channel.calls_at["other"][0] <= slow.began["main/second"] < channel.calls_at["main"][1]
     assert set(states(ledger).values()) == {State.SENT}
+
+
+def test_a_claim_made_ahead_is_made_at_once_when_its_account_needs_it(
+    tmp_path: Path, ledger: SqliteLedger
+) -> None:
+    # Given two accounts with two posts each, one account's first claim very slow, and
+    # create calls that take no time
+    (tmp_path / "busy.yaml").write_text(TWO_AT_NINE, encoding="utf-8")
+    slow = SlowFirstClaim(ledger, DeliveryKey("busy", "first", "x", "other"), 0.5)
+    channel = CallTimes(0.0)
+    engine = Engine(load_plan_strict([tmp_path / "busy.yaml"]), slow, {"x": channel})
+    # When the minute ticks
+    assert engine.tick(T0).counts["Published"] == 4
+    # Then the main account did not wait for the other's first call: its second post's
+    # claim, made ahead, went as soon as the main account needed it
+    assert channel.calls_at["main"][1] < channel.calls_at["other"][0]
+    assert set(states(ledger).values()) == {State.SENT}
+
+
+class FailingAccount(ScriptedChannel):
+    """Raises on the create calls of `failing`; the other accounts' calls take 50 ms."""
+
+    def __init__(self, failing: str) -> None:
+        super().__init__()
+        self.failing = failing
+
+    def publish(self, account: str, *args: Any, **kwargs: Any) -> Any:
+        if account == self.failing:
+            raise RuntimeError("a bug in the channel")
+        threading.Event().wait(0.05)
+        return super().publish(account, *args, **kwargs)
+
+
+def test_a_queue_that_raises_ends_the_tick_only_after_every_other_queue(
+    tmp_path: Path, ledger: SqliteLedger
+) -> None:
+    # Given two accounts, one whose create calls raise (a bug, not a network's answer)
+    (tmp_path / "busy.yaml").write_text(TWO_AT_NINE, encoding="utf-8")
+    engine = Engine(
+        load_plan_strict([tmp_path / "busy.yaml"]), ledger, {"x": FailingAccount("main")}
+    )
+    # When the minute ticks, the error reaches the caller
+    with pytest.raises(RuntimeError, match="a bug in the channel"):
+        engine.tick(T0)
+    # Then only once the other account's queue had ended: its posts were out and recorded
+    records = {f"{r.key.account}/{r.key.post}": r.state for r in ledger.records("busy")}
+    assert records["other/first"] is State.SENT and records["other/second"] is State.SENT
