@@ -199,23 +199,26 @@ def test_the_tick_reads_records_and_pauses_before_any_claim(
     assert datetime.now(UTC) > T0  # the tick used the event's time, not the clock
 
 
-TWO_ACCOUNTS = """\
-campaign: busy
-title: Busy
-timezone: Europe/London
-max_lateness: 15m
-accounts:
-  x:
-    main: {handle: Main}
-    other: {handle: Other}
-posts:
-  - id: nine
-    at: 2021-02-09 09:00
-    text: "Nine o'clock"
-  - id: ten
-    at: 2021-02-09 10:00
-    text: "Ten o'clock"
-"""
+def busy_campaign(accounts: list[str], posts: list[tuple[str, str, str]]) -> str:
+    """A campaign `busy` on X: the accounts (handle: the name, capitalised) and the posts
+    (id, local time on 2021-02-09, text)."""
+    lines = ["campaign: busy", "title: Busy", "timezone: Europe/London", "max_lateness: 15m"]
+    lines += ["accounts:", "  x:"] + [f"    {a}: {{handle: {a.title()}}}" for a in accounts]
+    lines.append("posts:")
+    for post, at, text in posts:
+        lines += [f"  - id: {post}", f"    at: 2021-02-09 {at}", f'    text: "{text}"']
+    return "\n".join(lines) + "\n"
+
+
+TWO_ACCOUNTS = busy_campaign(
+    ["main", "other"], [("nine", "09:00", "Nine o'clock"), ("ten", "10:00", "Ten o'clock")]
+)
+FOUR_POSTS = busy_campaign(
+    ["main"], [(f"p{n}", "09:00", f"Post {n} of the minute") for n in range(4)]
+)
+TWO_AT_NINE = busy_campaign(
+    ["main", "other"], [("first", "09:00", "First at nine"), ("second", "09:00", "Second at nine")]
+)
 
 
 class ThreadNoting(ScriptedChannel):
@@ -279,21 +282,6 @@ class SlowSideWrites:
         return getattr(self._ledger, name)
 
 
-FOUR_POSTS = """\
-campaign: busy
-title: Busy
-timezone: Europe/London
-max_lateness: 15m
-accounts:
-  x:
-    main: {handle: Main}
-posts:
-""" + "".join(
-    f'  - id: p{n}\n    at: 2021-02-09 09:00\n    text: "Post {n} of the minute"\n'
-    for n in range(4)
-)
-
-
 def test_an_accounts_side_work_runs_one_task_at_a_time_in_order(
     tmp_path: Path, ledger: SqliteLedger, channel: ScriptedChannel
 ) -> None:
@@ -350,42 +338,32 @@ class CallTimes(ScriptedChannel):
         return outcome
 
 
-TWO_AT_NINE = """\
-campaign: busy
-title: Busy
-timezone: Europe/London
-max_lateness: 15m
-accounts:
-  x:
-    main: {handle: Main}
-    other: {handle: Other}
-posts:
-  - id: first
-    at: 2021-02-09 09:00
-    text: "First at nine"
-  - id: second
-    at: 2021-02-09 09:00
-    text: "Second at nine"
-"""
+def tick_with_a_slow_first_claim(
+    folder: Path, ledger: SqliteLedger, claim_seconds: float, call_seconds: float
+) -> tuple[SlowFirstClaim, CallTimes]:
+    """Two accounts with two posts each at nine, the other account's first claim taking
+    `claim_seconds` and every create call `call_seconds`, ticked at nine: all four out."""
+    (folder / "busy.yaml").write_text(TWO_AT_NINE, encoding="utf-8")
+    slow = SlowFirstClaim(ledger, DeliveryKey("busy", "first", "x", "other"), claim_seconds)
+    channel = CallTimes(call_seconds)
+    engine = Engine(load_plan_strict([folder / "busy.yaml"]), slow, {"x": channel})
+    assert engine.tick(T0).counts["Published"] == 4
+    assert set(states(ledger).values()) == {State.SENT}
+    return slow, channel
 
 
 def test_a_claim_made_ahead_waits_until_every_account_has_made_its_first_call(
     tmp_path: Path, ledger: SqliteLedger
 ) -> None:
     # Given two accounts with two posts each, one account's first claim slow to answer
-    (tmp_path / "busy.yaml").write_text(TWO_AT_NINE, encoding="utf-8")
-    slow = SlowFirstClaim(ledger, DeliveryKey("busy", "first", "x", "other"), 0.1)
-    channel = CallTimes(0.4)
-    engine = Engine(load_plan_strict([tmp_path / "busy.yaml"]), slow, {"x": channel})
     # When the minute ticks
-    assert engine.tick(T0).counts["Published"] == 4
+    slow, channel = tick_with_a_slow_first_claim(tmp_path, ledger, 0.1, 0.4)
     # Then the other account's first claim was slow; the main account's second post was
     # claimed ahead, during its first call, but only once the other had made its first
     # call, so that claim never competed with the other's first
     assert channel.calls_at["other"][0] - slow.began["other/first"] >= 0.1
     assert channel.calls_at["main"][0] < channel.calls_at["other"][0]
     assert channel.calls_at["other"][0] <= slow.began["main/second"] < channel.calls_at["main"][1]
-    assert set(states(ledger).values()) == {State.SENT}
 
 
 def test_a_claim_made_ahead_is_made_at_once_when_its_account_needs_it(
@@ -393,16 +371,11 @@ def test_a_claim_made_ahead_is_made_at_once_when_its_account_needs_it(
 ) -> None:
     # Given two accounts with two posts each, one account's first claim very slow, and
     # create calls that take no time
-    (tmp_path / "busy.yaml").write_text(TWO_AT_NINE, encoding="utf-8")
-    slow = SlowFirstClaim(ledger, DeliveryKey("busy", "first", "x", "other"), 0.5)
-    channel = CallTimes(0.0)
-    engine = Engine(load_plan_strict([tmp_path / "busy.yaml"]), slow, {"x": channel})
     # When the minute ticks
-    assert engine.tick(T0).counts["Published"] == 4
+    _, channel = tick_with_a_slow_first_claim(tmp_path, ledger, 0.5, 0.0)
     # Then the main account did not wait for the other's first call: its second post's
     # claim, made ahead, went as soon as the main account needed it
     assert channel.calls_at["main"][1] < channel.calls_at["other"][0]
-    assert set(states(ledger).values()) == {State.SENT}
 
 
 class FailingAccount(ScriptedChannel):
