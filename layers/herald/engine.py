@@ -581,7 +581,7 @@ class _FirstCalls:
     create call at once. A claim made ahead is not needed for a whole create call, so it
     waits until every queue has made its first call (or ended), or until its own queue
     asks for it, rather than hold up another account's first call. (A busy tick took
-    about 2% less.)"""
+    0.5-2% less, near the benchmark's noise.)"""
 
     def __init__(self) -> None:
         self._turn = Condition()
@@ -693,7 +693,7 @@ class _Lane(Executor):
     order given, one task at a time, on the engine's side workers. An account needs no
     more at once: its next claim has a whole create call's time. Fewer threads then wait
     for the interpreter's lock beside the account threads; with one per side task, a busy
-    tick took about 3% longer."""
+    tick took about 2% longer."""
 
     def __init__(self, workers: Executor) -> None:
         self._workers = workers
