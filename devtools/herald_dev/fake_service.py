@@ -255,10 +255,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.protocol_version = "HTTP/1.1"
             # headers and body leave at once, not held for the client's delayed ACK
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, True)
-        self.server.fake.connection_opened(self.connection)
+            self.server.fake.connection_opened(self.connection)
 
     def finish(self) -> None:
-        self.server.fake.connection_closed(self.connection)
+        self.server.fake.connection_closed(self.connection)  # a no-op unless kept
         super().finish()
 
     def do_GET(self) -> None:

@@ -202,16 +202,11 @@ class Engine:
         queues = list(by_account.values())
         if not queues:
             return
-        # The side workers make each queue's next claim and last SENT write while its create
-        # call is in flight; a queue ends once every one of them is done.
-        side = self._workers.side
         tick.first_calls.expect(min(len(queues), self.max_workers))  # the queues begun at once
         if len(queues) == 1:
-            self._publish_queue(queues[0], tick, side)
+            self._publish_queue(queues[0], tick)
             return
-        futures = [
-            self._workers.accounts.submit(self._publish_queue, q, tick, side) for q in queues
-        ]
+        futures = [self._workers.accounts.submit(self._publish_queue, q, tick) for q in queues]
         wait(futures)  # every queue has ended (its writes made) before any error is raised
         for future in futures:
             future.result()
@@ -264,10 +259,10 @@ class Engine:
 
     # ---- publishing --------------------------------------------------------------------
 
-    def _publish_queue(
-        self, queue: Sequence[tuple[Delivery, Record | None]], tick: _Tick, side: Executor
-    ) -> None:
-        ahead = _Ahead(self, tick, side, queue)
+    def _publish_queue(self, queue: Sequence[tuple[Delivery, Record | None]], tick: _Tick) -> None:
+        """One account's deliveries in order. Its side work (the next claim and the SENT
+        writes, made while a create call is in flight) is done before it returns."""
+        ahead = _Ahead(self, tick, queue)
         try:
             self._publish_in_order(queue, tick, ahead)
         finally:  # a claim made ahead and not reached (the queue stopped) is given back
@@ -618,14 +613,10 @@ class _Ahead:
     claim made ahead and then not used is given back (`release`), having sent nothing."""
 
     def __init__(
-        self,
-        engine: Engine,
-        tick: _Tick,
-        side: Executor,
-        queue: Sequence[tuple[Delivery, Record | None]],
+        self, engine: Engine, tick: _Tick, queue: Sequence[tuple[Delivery, Record | None]]
     ) -> None:
         self.engine, self.tick, self.queue = engine, tick, queue
-        self.side = _Lane(side)
+        self.side = _Lane(engine._workers.side)
         self.position = 0
         self._first_call = False
         self._made: dict[DeliveryKey, Future[_Claimed | None]] = {}
